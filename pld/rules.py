@@ -49,7 +49,7 @@ class SelectedRule(Frozen):
 
     candidate_id: str
     text: str
-    marginal_gain: float
+    marginal_gain: float | None  # None for rules a repair rewrite introduced
     source: str
     example_keys: tuple[str, ...]
 

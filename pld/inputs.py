@@ -1,0 +1,54 @@
+"""Validation of what users hand to ``compile``: clear errors that say how to fix the input."""
+
+from __future__ import annotations
+
+import random
+import typing
+from collections.abc import Sequence
+
+import dspy
+
+from pld.errors import ConfigError
+
+
+def check_examples(examples: Sequence[dspy.Example] | None, name: str, label_field: str, *, labelled: bool) -> list[dspy.Example]:
+    if examples is None or len(examples) == 0:
+        raise ConfigError(f"{name} is empty: pass a non-empty list of dspy.Example.")
+    checked = list(examples)
+    for index, example in enumerate(checked):
+        if not isinstance(example, dspy.Example):
+            raise ConfigError(f"{name}[{index}] is a {type(example).__name__}, not a dspy.Example.")
+        try:
+            example.inputs()
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name}[{index}] has no input fields: build it with dspy.Example(...).with_inputs('field', ...)."
+            ) from exc
+        if labelled and label_field not in example.keys():
+            raise ConfigError(
+                f"{name}[{index}] has no {label_field!r} label; label it, pass metric=macro_f1(label_field=...), "
+                "or use trace_mode='label-free' for unlabeled training data."
+            )
+    return checked
+
+
+def infer_labels(program: dspy.Module, label_field: str) -> tuple[str, ...]:
+    """The label set from the first predictor whose output field ``label_field`` is a Literal."""
+    for _, predictor in program.named_predictors():
+        field = predictor.signature.output_fields.get(label_field)
+        if field is not None and typing.get_origin(field.annotation) is typing.Literal:
+            return tuple(str(value) for value in typing.get_args(field.annotation))
+    raise ConfigError(
+        f"Cannot tell the label set: no predictor has a Literal[...] output field {label_field!r}. "
+        "Type the label field as Literal[...] or pass metric=macro_f1(label_field=..., labels=[...])."
+    )
+
+
+def split_valset(trainset: list[dspy.Example], rng: random.Random) -> tuple[list[dspy.Example], list[dspy.Example]]:
+    """Hold out half of ``trainset`` (seeded) when no validation set is given."""
+    if len(trainset) < 4:
+        raise ConfigError("trainset needs at least 4 examples when no valset is given (half is held out).")
+    order = list(range(len(trainset)))
+    rng.shuffle(order)
+    half = len(order) // 2
+    return [trainset[i] for i in sorted(order[half:])], [trainset[i] for i in sorted(order[:half])]

@@ -1,0 +1,254 @@
+"""``PLD``: the optimizer. It only orchestrates; each stage lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import dspy
+from dspy.teleprompt.teleprompt import Teleprompter
+
+from pld.budget import CallBudget
+from pld.clustering import Embedder, cluster_traces
+from pld.inputs import check_examples, infer_labels, split_valset
+from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, make_lm
+from pld.metrics import MacroF1, macro_f1
+from pld.render import base_instructions, with_rules
+from pld.repair import repair_rules
+from pld.report import PhaseCost, RunReport
+from pld.rules import CandidateRule, SelectedRule, Trace
+from pld.scoring import StudentScorer
+from pld.selection import greedy_select
+from pld.teacher import Teacher
+from pld.traces import collect_traces, describe_task, teacher_accuracy
+from pld.usage import UsageCounter
+
+logger = logging.getLogger(__name__)
+
+
+class PLD(Teleprompter):
+    def __init__(
+        self,
+        *,
+        teacher_lm: str | dspy.BaseLM = DEFAULT_TEACHER,
+        student_lm: str | dspy.BaseLM = DEFAULT_STUDENT,
+        metric: MacroF1 | None = None,
+        trace_mode: Literal["label-conditioned", "label-free"] = "label-conditioned",
+        embedder: Embedder | None = None,
+        eps: float = 0.4,
+        min_samples: int = 6,
+        max_candidates: int = 8,
+        max_rules: int = 5,
+        min_gain: float = 0.005,
+        max_repair_rounds: int = 2,
+        max_teacher_calls: int | None = None,
+        max_student_calls: int | None = None,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        """Prompt-Level Distillation: distil a teacher's reasoning into rules in the student's instructions.
+
+        Args:
+            teacher_lm: The teacher, as a model spec (see ``pld.make_lm``) or a DSPy LM.
+            student_lm: The student whose validation Macro F1 selects the rules.
+            metric: ``macro_f1(label_field=..., labels=...)``; labels default to the signature's Literal.
+            trace_mode: Teacher reasons toward the gold label, or predicts it (usable without labels).
+            embedder: Maps a list of micro-rules to vectors; TF-IDF by default (offline).
+            eps: DBSCAN radius in cosine distance.
+            min_samples: DBSCAN density; scaled down for small training sets.
+            max_candidates: Most candidate rules handed to greedy selection (largest clusters first).
+            max_rules: Most rules in the compiled program.
+            min_gain: Smallest validation Macro F1 gain that admits a rule or a repair.
+            max_repair_rounds: Most conflict-repair rounds.
+            max_teacher_calls: Cap on teacher calls (None: no cap).
+            max_student_calls: Cap on student calls that reach the model (None: no cap).
+            seed: Seeds every random choice of the run.
+            progress: Show a progress bar per phase.
+        """
+        self.teacher_lm = teacher_lm
+        self.student_lm = student_lm
+        self.metric = metric
+        self.trace_mode = trace_mode
+        self.embedder = embedder
+        self.eps = eps
+        self.min_samples = min_samples
+        self.max_candidates = max_candidates
+        self.max_rules = max_rules
+        self.min_gain = min_gain
+        self.max_repair_rounds = max_repair_rounds
+        self.max_teacher_calls = max_teacher_calls
+        self.max_student_calls = max_student_calls
+        self.seed = seed
+        self.progress = progress
+
+    def settings(self) -> dict[str, Any]:
+        names = ("trace_mode", "eps", "min_samples", "max_candidates", "max_rules", "min_gain",
+                 "max_repair_rounds", "max_teacher_calls", "max_student_calls", "seed")
+        return {name: getattr(self, name) for name in names}
+
+    def estimate(self, n_train: int, n_val: int) -> dict[str, int]:
+        """Upper bounds on calls, before any budget cap (printed before a run)."""
+        k, r = self.max_candidates, self.max_rules
+        lists = 1 + sum((k - i) * (i + 1) for i in range(min(k, r)))
+        return {
+            "teacher_calls": n_train + k + self.max_repair_rounds,
+            "student_calls": lists * n_val + self.max_repair_rounds * (n_train + n_val),
+        }
+
+    def compile(
+        self,
+        student: dspy.Module,
+        *,
+        trainset: Sequence[dspy.Example],
+        teacher: dspy.BaseLM | str | None = None,
+        valset: Sequence[dspy.Example] | None = None,
+    ) -> dspy.Module:
+        """Return a deep copy of ``student`` whose instructions hold the selected rules.
+
+        ``teacher`` overrides ``teacher_lm`` for this run. Without ``valset`` half of ``trainset``
+        (seeded) is held out for validation.
+        """
+        rng = random.Random(self.seed)
+        if not isinstance(student, dspy.Module):
+            raise TypeError(f"student must be a dspy.Module, got {type(student).__name__}")
+        metric = self.metric or macro_f1()
+        if metric.labels is None:
+            metric = metric.with_labels(infer_labels(student, metric.label_field))
+        trainset = check_examples(trainset, "trainset", metric.label_field, labelled=self.trace_mode == "label-conditioned")
+        if valset is None:
+            trainset, valset = split_valset(trainset, rng)
+        valset = check_examples(valset, "valset", metric.label_field, labelled=True)
+        teacher_lm = _resolve_lm(teacher if teacher is not None else self.teacher_lm)
+        student_lm = _resolve_lm(self.student_lm)
+
+        estimate = self.estimate(len(trainset), len(valset))
+        logger.info("PLD on %d train / %d validation examples; at most %d teacher and %d student calls%s",
+                    len(trainset), len(valset), estimate["teacher_calls"], estimate["student_calls"],
+                    " (before budget caps)" if self.max_student_calls or self.max_teacher_calls else "")
+
+        counter = UsageCounter()
+        saved_callbacks = (list(teacher_lm.callbacks), list(student_lm.callbacks))
+        counter.watch(teacher_lm, "teacher")
+        counter.watch(student_lm, "teacher+student" if student_lm is teacher_lm else "student")
+        phases: dict[str, float] = {}
+        try:
+            return self._run(student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate)
+        finally:
+            teacher_lm.callbacks, student_lm.callbacks = saved_callbacks
+
+    def _run(self, student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate):
+        bases = base_instructions(student)
+        task = describe_task(next(iter(bases.values()), ""), metric.label_field, metric.labels)
+        teacher = Teacher(metric.labels)
+        teacher_budget = CallBudget("teacher", self.max_teacher_calls)
+        scorer = StudentScorer(student, bases, student_lm, metric, CallBudget("student", self.max_student_calls))
+
+        with _phase("traces", counter, phases):
+            traces = collect_traces(teacher, teacher_lm, trainset, task=task, label_field=metric.label_field,
+                                    mode=self.trace_mode, budget=teacher_budget, progress=self.progress)
+        with _phase("synthesis", counter, phases):
+            candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task)
+        with _phase("selection", counter, phases):
+            selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain,
+                                      max_rules=self.max_rules, progress=self.progress)
+        rules = [rule.text for rule in selection.selected]
+        with _phase("repair", counter, phases):
+            repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
+                                  trainset, valset, task=task, max_rounds=self.max_repair_rounds,
+                                  min_gain=self.min_gain, max_rules=self.max_rules, rng=rng)
+        selected = _selected_rules(selection, repair.rules)
+        final_scores = scorer.scores(repair.rules, valset)  # memoized: no new student calls
+
+        report = RunReport(
+            label_field=metric.label_field, labels=list(metric.labels), trace_mode=self.trace_mode,
+            settings=self.settings(), teacher_model=teacher_lm.model, student_model=student_lm.model,
+            n_train=len(trainset), n_val=len(valset), estimate=estimate,
+            baseline_val_macro_f1=selection.baseline_val_macro_f1, selected_val_macro_f1=selection.val_macro_f1,
+            final_val_macro_f1=final_scores.macro_f1, final_val_scores=final_scores, rules=selected,
+            candidate_rules=candidates, traces=traces, teacher_accuracy=teacher_accuracy(traces),
+            selection_rounds=selection.rounds, selection_stop_reason=selection.stop_reason,
+            repair_rounds=repair.rounds,
+            phases={name: PhaseCost(seconds=round(seconds, 3), usage=counter.by_phase().get(name, {}))
+                    for name, seconds in phases.items()},
+            totals={role: counter.totals(role=role).as_dict() for role in sorted({r.role for r in counter.records})},
+            unique_student_queries=scorer.queries,
+        )
+        logger.info("PLD done.\n%s", report.summary())
+        compiled = with_rules(student, bases, repair.rules)
+        compiled.pld_report = report
+        compiled.candidate_programs = [
+            {"score": score, "rules": texts, "program": with_rules(student, bases, texts)}
+            for texts, score in sorted(selection.evaluated, key=lambda item: -item[1])[:10]
+        ]
+        compiled.trial_logs = {
+            i: {"rules": texts, "score": score, "full_eval_score": score} for i, (texts, score) in enumerate(selection.evaluated)
+        }
+        compiled._compiled = True
+        return compiled
+
+    def _candidates(self, teacher: Teacher, teacher_lm: dspy.BaseLM, budget: CallBudget,
+                    traces: list[Trace], task: str) -> list[CandidateRule]:
+        clusters, noise = cluster_traces(traces, self.embedder, eps=self.eps, min_samples=self.min_samples)
+        candidates: list[CandidateRule] = []
+        seen: set[str] = set()
+        for cluster in clusters[: self.max_candidates]:
+            micro = tuple(t.micro_rule for t in cluster.traces)
+            try:
+                budget.charge()
+                with dspy.context(lm=teacher_lm):
+                    text = teacher.merge_rules(task, micro)
+            except Exception as exc:  # noqa: BLE001 - fall back to the cluster's first micro-rule
+                logger.warning("merging a cluster failed (%s); using its first micro-rule", exc)
+                text = micro[0]
+            _add(candidates, seen, text or micro[0], "cluster", cluster.traces)
+        # Too few clusters (small runs): unclustered micro-rules become candidates themselves.
+        for trace in noise:
+            if len(candidates) >= self.max_candidates:
+                break
+            _add(candidates, seen, trace.micro_rule, "micro-rule", (trace,))
+        logger.info("%d candidate rules", len(candidates))
+        return candidates
+
+
+def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str, traces: Sequence[Trace]) -> None:
+    key = text.lower()
+    if not text or key in seen:
+        return
+    seen.add(key)
+    candidates.append(CandidateRule(
+        id=f"C{len(candidates) + 1}", text=text, source=source, cluster_size=len(traces),
+        example_keys=tuple(t.example_key for t in traces), micro_rules=tuple(t.micro_rule for t in traces),
+    ))
+
+
+def _selected_rules(selection, final_texts: list[str]) -> list[SelectedRule]:
+    by_text = {rule.text: (rule, gain) for rule, gain in zip(selection.selected, selection.gains)}
+    result = []
+    for text in final_texts:
+        if text in by_text:
+            rule, gain = by_text[text]
+            result.append(SelectedRule(candidate_id=rule.id, text=text, marginal_gain=gain,
+                                       source=rule.source, example_keys=rule.example_keys))
+        else:
+            result.append(SelectedRule(candidate_id="repair", text=text, marginal_gain=None,
+                                       source="repair", example_keys=()))
+    return result
+
+
+def _resolve_lm(lm: str | dspy.BaseLM) -> dspy.BaseLM:
+    return make_lm(lm) if isinstance(lm, str) else lm
+
+
+@contextmanager
+def _phase(name: str, counter: UsageCounter, phases: dict[str, float]) -> Iterator[None]:
+    counter.phase = name
+    started = time.perf_counter()
+    logger.info("phase: %s", name)
+    try:
+        yield
+    finally:
+        phases[name] = time.perf_counter() - started

@@ -1,0 +1,129 @@
+"""Greedy forward selection and ordering of candidate rules by validation Macro F1.
+
+Each round tries every remaining candidate at every position of the current list and keeps the
+best list; it stops when the best gain is below ``min_gain``, at ``max_rules``, or when the
+student budget is spent. Every trial is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import dspy
+from pydantic import BaseModel
+from tqdm.auto import tqdm
+
+from pld.errors import BudgetExceeded
+from pld.rules import CandidateRule
+from pld.scoring import StudentScorer
+
+logger = logging.getLogger(__name__)
+
+
+class Trial(BaseModel):
+    candidate_id: str
+    position: int
+    val_macro_f1: float
+
+
+class SelectionRound(BaseModel):
+    round: int
+    trials: list[Trial]
+    winner_id: str | None
+    winner_position: int | None
+    val_macro_f1: float | None
+    gain: float | None
+    accepted: bool
+
+
+class SelectionResult(BaseModel):
+    selected: list[CandidateRule]
+    gains: list[float]  # the validation gain each rule brought when it was added
+    baseline_val_macro_f1: float
+    val_macro_f1: float
+    rounds: list[SelectionRound]
+    stop_reason: str
+    evaluated: list[tuple[list[str], float]]  # every rule list scored on the full validation set
+
+
+def greedy_select(
+    scorer: StudentScorer,
+    candidates: Sequence[CandidateRule],
+    valset: Sequence[dspy.Example],
+    *,
+    min_gain: float = 0.005,
+    max_rules: int = 5,
+    progress: bool = True,
+) -> SelectionResult:
+    current: list[CandidateRule] = []
+    gains: list[float] = []
+    rounds: list[SelectionRound] = []
+    evaluated: list[tuple[list[str], float]] = []
+    remaining = list(candidates)
+    try:
+        best = scorer.macro_f1([], valset)
+    except BudgetExceeded as exc:
+        raise BudgetExceeded(f"{exc}: not even the baseline could be scored; raise the student budget") from exc
+    baseline = best
+    evaluated.append(([], best))
+    logger.info("baseline validation Macro F1 %.4f", baseline)
+    stop_reason = "no candidate rules" if not remaining else "every candidate was selected"
+    bar = tqdm(desc="greedy selection", disable=not progress, leave=False, unit="list")
+    while remaining:
+        if len(current) >= max_rules:
+            stop_reason = f"reached max_rules={max_rules}"
+            break
+        trials: list[Trial] = []
+        round_best: tuple[float, CandidateRule, int] | None = None
+        try:
+            for candidate in remaining:
+                for position in range(len(current) + 1):
+                    trial_list = current[:position] + [candidate] + current[position:]
+                    texts = [rule.text for rule in trial_list]
+                    score = scorer.macro_f1(texts, valset)
+                    bar.update()
+                    evaluated.append((texts, score))
+                    trials.append(Trial(candidate_id=candidate.id, position=position, val_macro_f1=score))
+                    if round_best is None or score > round_best[0]:
+                        round_best = (score, candidate, position)
+        except BudgetExceeded as exc:
+            stop_reason = f"student budget spent ({exc})"
+            rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False))
+            logger.warning("greedy selection stopped: %s", stop_reason)
+            break
+        assert round_best is not None
+        score, winner, position = round_best
+        gain = score - best
+        accepted = gain >= min_gain and gain > 0
+        rounds.append(_round(len(rounds) + 1, trials, (winner, position, score), best, accepted=accepted))
+        logger.info("round %d: best %s at position %d, Macro F1 %.4f (gain %+.4f)%s", len(rounds), winner.id,
+                    position, score, gain, "" if accepted else " - stop")
+        if not accepted:
+            stop_reason = f"best gain {gain:+.4f} below min_gain={min_gain}"
+            break
+        current.insert(position, winner)
+        gains.insert(position, gain)
+        remaining.remove(winner)
+        best = score
+    bar.close()
+    return SelectionResult(
+        selected=current,
+        gains=gains,
+        baseline_val_macro_f1=baseline,
+        val_macro_f1=best,
+        rounds=rounds,
+        stop_reason=stop_reason,
+        evaluated=evaluated,
+    )
+
+
+def _round(
+    number: int, trials: list[Trial], winner: tuple[CandidateRule, int, float] | None, best: float, *, accepted: bool
+) -> SelectionRound:
+    if winner is None:
+        return SelectionRound(round=number, trials=trials, winner_id=None, winner_position=None,
+                              val_macro_f1=None, gain=None, accepted=False)
+    rule, position, score = winner
+    return SelectionRound(round=number, trials=trials, winner_id=rule.id, winner_position=position,
+                          val_macro_f1=score, gain=score - best, accepted=accepted)

@@ -1,0 +1,226 @@
+"""The task suite: each task's signature, student program, label set and deterministic splits.
+
+Splits never put one group in two parts: StereoSet clusters (the three fillings of one context)
+and ContractNLI documents stay whole, so validation scores are not inflated by near-duplicates
+of training examples. Shuffles use a local ``random.Random(seed)``: same seed, same splits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import dspy
+
+from pld.errors import ConfigError, DataError
+from pld.programs import (
+    Classifier,
+    ContractNLIClassifier,
+    balanced_sample,
+    load_contract_nli_file,
+    load_contract_nli_hub,
+    load_logiqa_file,
+    load_logiqa_hub,
+    load_stereoset_file,
+    load_stereoset_hub,
+    split_by_group,
+)
+from pld.signatures import (
+    CONTRACT_NLI_LABELS,
+    LOGIQA_ANSWERS,
+    STEREOSET_LABELS,
+    ContractNLISignature,
+    LogiQASignature,
+    StereoSetSignature,
+)
+
+__all__ = ["TASKS", "Splits", "Task", "balanced_sample", "default_data_dir", "get_task"]
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "PLD_DATA_DIR"
+Source = Literal["files", "hub"]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train (teacher traces, rule extraction), val (rule selection) and test (reporting)."""
+
+    train: list[dspy.Example]
+    val: list[dspy.Example]
+    test: list[dspy.Example]
+
+
+FilesLoader = Callable[[Path, int], Splits]
+HubLoader = Callable[[int], Splits]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything PLD needs to know about one task of the suite.
+
+    Args:
+        name: registry key, e.g. ``"stereoset"``.
+        signature: the task's ``dspy.Signature``; its label field is typed ``Literal[...]``.
+        label_field: the output field that holds the gold label.
+        labels: the full label set (Macro F1 is averaged over all of them).
+        description: one line for ``--help`` and reports.
+        group_field: example field whose values must not be split (None: none).
+        data_subdir: folder of the official files under the data directory.
+        data_files: the official files that folder must hold.
+        program_class: student program built by ``make_program``.
+        files_loader: builds the splits from ``(folder, seed)``.
+        hub_loader: builds the splits from the HuggingFace hub given ``seed``.
+    """
+
+    name: str
+    signature: type[dspy.Signature]
+    label_field: str
+    labels: tuple[str, ...]
+    description: str
+    group_field: str | None = None
+    data_subdir: str = ""
+    data_files: tuple[str, ...] = ()
+    program_class: type[Classifier] = Classifier
+    files_loader: FilesLoader | None = field(default=None, repr=False, compare=False)
+    hub_loader: HubLoader | None = field(default=None, repr=False, compare=False)
+
+    def make_program(self, strategy: str = "zero-shot") -> dspy.Module:
+        """A fresh student program (``"zero-shot"`` or ``"cot"``) over this task's signature."""
+        return self.program_class(self.signature, strategy)  # type: ignore[arg-type]
+
+    def data_folder(self, data_dir: str | Path | None = None) -> Path:
+        """The folder with this task's files: ``<data_dir>/<data_subdir>``, or ``data_dir``
+        itself when the files lie directly in it."""
+        root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+        nested = root / self.data_subdir
+        if not nested.is_dir() and any((root / name).is_file() for name in self.data_files):
+            return root
+        return nested
+
+    def load_splits(
+        self, data_dir: str | Path | None = None, *, seed: int = 0, source: Source = "files"
+    ) -> Splits:
+        """Load the task's data and split it deterministically for ``seed``."""
+        if source == "files":
+            if self.files_loader is None:
+                raise ConfigError(f"task {self.name!r} cannot be loaded from files")
+            splits = self.files_loader(self.data_folder(data_dir), seed)
+        elif source == "hub":
+            if self.hub_loader is None:
+                raise ConfigError(f"task {self.name!r} cannot be loaded from the hub")
+            splits = self.hub_loader(seed)
+        else:
+            raise ConfigError(f"unknown data source {source!r}; use 'files' or 'hub'")
+        logger.info(
+            "%s (%s, seed %d): %d train, %d val, %d test examples",
+            self.name, source, seed, len(splits.train), len(splits.val), len(splits.test),
+        )
+        return splits
+
+
+def default_data_dir() -> Path:
+    """``$PLD_DATA_DIR``, else ``../shared/data`` from the working directory, else ``./data``."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    shared = Path.cwd().parent / "shared" / "data"
+    return shared if shared.is_dir() else Path.cwd() / "data"
+
+
+def _stereoset_files(folder: Path, seed: int) -> Splits:
+    """train.jsonl split 50/50 by cluster into train/val; validation.jsonl is the test set."""
+    rows = load_stereoset_file(folder / "train.jsonl")
+    train, val = split_by_group(rows, (0.5, 0.5), seed=seed, group_field="cluster")
+    return Splits(train=train, val=val, test=load_stereoset_file(folder / "validation.jsonl"))
+
+
+def _stereoset_hub(seed: int) -> Splits:
+    """The hub's only labelled split, 25/25/50 by cluster (the files' proportions)."""
+    rows = load_stereoset_hub("validation")
+    train, val, test = split_by_group(rows, (0.25, 0.25, 0.5), seed=seed, group_field="cluster")
+    return Splits(train=train, val=val, test=test)
+
+
+def _contract_nli_files(folder: Path, seed: int) -> Splits:
+    """train_50docs.json split 50/50 by document into train/val; dev.json is the test set."""
+    pairs = load_contract_nli_file(folder / "train_50docs.json")
+    train, val = split_by_group(pairs, (0.5, 0.5), seed=seed, group_field="doc_id")
+    return Splits(train=train, val=val, test=load_contract_nli_file(folder / "dev.json"))
+
+
+def _contract_nli_hub(seed: int) -> Splits:
+    """The hub's train split 50/50 by document; its validation split (official dev) is test."""
+    pairs = load_contract_nli_hub("train")
+    train, val = split_by_group(pairs, (0.5, 0.5), seed=seed, group_field="doc_id")
+    return Splits(train=train, val=val, test=load_contract_nli_hub("validation"))
+
+
+def _logiqa_split(records: list[dspy.Example], seed: int) -> Splits:
+    train, val, test = split_by_group(records, (0.4, 0.2, 0.4), seed=seed)
+    return Splits(train=train, val=val, test=test)
+
+
+def _logiqa_files(folder: Path, seed: int) -> Splits:
+    """eval.txt shuffled and split 40/20/40 into train/val/test."""
+    return _logiqa_split(load_logiqa_file(folder / "eval.txt"), seed)
+
+
+def _logiqa_hub(seed: int) -> Splits:
+    """The hub's validation split (built from the same Eval.txt), split 40/20/40."""
+    return _logiqa_split(load_logiqa_hub("validation"), seed)
+
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task(
+            name="stereoset",
+            signature=StereoSetSignature,
+            label_field="label",
+            labels=STEREOSET_LABELS,
+            description="StereoSet intrasentence: stereotype / anti-stereotype / unrelated",
+            group_field="cluster",
+            data_subdir="stereoset",
+            data_files=("train.jsonl", "validation.jsonl"),
+            files_loader=_stereoset_files,
+            hub_loader=_stereoset_hub,
+        ),
+        Task(
+            name="contract_nli",
+            signature=ContractNLISignature,
+            label_field="label",
+            labels=CONTRACT_NLI_LABELS,
+            description="ContractNLI: does an NDA entail, contradict or not mention a hypothesis",
+            group_field="doc_id",
+            data_subdir="contract_nli",
+            data_files=("train_50docs.json", "dev.json"),
+            program_class=ContractNLIClassifier,
+            files_loader=_contract_nli_files,
+            hub_loader=_contract_nli_hub,
+        ),
+        Task(
+            name="logiqa",
+            signature=LogiQASignature,
+            label_field="answer",
+            labels=LOGIQA_ANSWERS,
+            description="LogiQA: four-option logical reasoning questions (answer a-d)",
+            data_subdir="logiqa",
+            data_files=("eval.txt",),
+            files_loader=_logiqa_files,
+            hub_loader=_logiqa_hub,
+        ),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """The registered task called ``name`` (``contract-nli`` and ``contract_nli`` both work)."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in TASKS:
+        raise DataError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[key]

@@ -1,0 +1,103 @@
+"""Small deterministic LMs of our own: DSPy engines whose answers are functions of the prompt.
+
+DummyLM cannot react to instructions; these can, which is what rule selection needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Literal
+
+import dspy
+from dspy.lm15 import Message, Response, TextPart, Usage
+
+Responder = Callable[[str, str], dict[str, str]]
+
+
+class FunctionEngine:
+    """Answers ``respond(system, user) -> {field: value}`` in ChatAdapter's format; logs requests."""
+
+    def __init__(self, respond: Responder):
+        self.respond = respond
+        self.requests: list[tuple[str, str]] = []
+
+    def complete(self, request: dspy.lm15.Request) -> Response:
+        system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system or ())
+        user = request.messages[-1].text or ""
+        self.requests.append((system, user))
+        fields = self.respond(system, user)
+        text = "".join(f"[[ ## {name} ## ]]\n{value}\n\n" for name, value in fields.items()) + "[[ ## completed ## ]]"
+        usage = Usage(input_tokens=len(system.split()) + len(user.split()), output_tokens=len(text.split()))
+        return Response(id=None, model=request.model, message=Message.assistant([TextPart(text)]),
+                        finish_reason="stop", usage=usage)
+
+    def stream(self, request):  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def function_lm(respond: Responder, name: str) -> tuple[dspy.LM, FunctionEngine]:
+    engine = FunctionEngine(respond)
+    return dspy.LM(f"test/{name}", engine=engine, cache=False), engine
+
+
+def field_value(text: str, name: str) -> str:
+    match = re.search(rf"\[\[ ## {name} ## \]\]\n(.*?)(?:\n\n\[\[|\Z)", text, re.S)
+    return match.group(1).strip() if match else ""
+
+
+# --- a toy task whose student follows rules literally --------------------------------------
+RULE_ALL_POS = "If the item is an ordinary item, answer pos."
+RULE_SPECIAL_NEG = "If the item is marked special, answer neg."
+RULE_ALL_NEG = "Answer neg for every item."
+
+
+class ToySignature(dspy.Signature):
+    """Label each item."""
+
+    text: str = dspy.InputField()
+    label: Literal["pos", "neg"] = dspy.OutputField()
+
+
+def toy_examples(n_normal: int = 6, n_special: int = 2, start: int = 0) -> list[dspy.Example]:
+    items = [(f"item {start + i}", "pos") for i in range(n_normal)]
+    items += [(f"item {start + n_normal + i} special", "neg") for i in range(n_special)]
+    return [dspy.Example(text=text, label=label).with_inputs("text") for text, label in items]
+
+
+def rule_following_student(system: str, user: str) -> dict[str, str]:
+    """Applies the known rules in the order they appear; the first that applies decides.
+
+    ``RULE_ALL_POS`` applies to every item (the name misleads on purpose: order matters),
+    ``RULE_SPECIAL_NEG`` only to special items, ``RULE_ALL_NEG`` to every item. With no rule,
+    the student is wrong on every item.
+    """
+    item = field_value(user, "text")
+    special = "special" in item
+    present = sorted((system.find(rule), rule) for rule in (RULE_ALL_POS, RULE_SPECIAL_NEG, RULE_ALL_NEG) if rule in system)
+    for _, rule in present:
+        if rule == RULE_ALL_POS:
+            return {"label": "pos"}
+        if rule == RULE_ALL_NEG:
+            return {"label": "neg"}
+        if rule == RULE_SPECIAL_NEG and special:
+            return {"label": "neg"}
+    return {"label": "pos" if special else "neg"}
+
+
+def rule_writing_teacher(system: str, user: str) -> dict[str, str]:
+    """Writes the rule that fits each example; merges by keeping the first rule."""
+    if "`merged_rule`" in system:
+        return {"merged_rule": field_value(user, "rules").splitlines()[0]}
+    if "`revised_rules`" in system:
+        return {"revised_rules": RULE_ALL_NEG}  # a rewrite that hurts: must be rejected
+    example = field_value(user, "example")
+    rule = RULE_SPECIAL_NEG if "special" in example else RULE_ALL_POS
+    fields = {"reasoning": f"The item {'is' if 'special' in example else 'is not'} special."}
+    if "`label`" in system.split("Your output fields are:")[-1].split("All interactions")[0]:
+        fields["label"] = "neg" if "special" in example else "pos"
+    fields["rule"] = rule
+    return fields

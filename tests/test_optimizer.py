@@ -1,0 +1,159 @@
+"""The optimizer's logic on deterministic LMs: selection, ordering, memo, budgets, counts."""
+
+from __future__ import annotations
+
+import collections
+
+import dspy
+import pytest
+
+from pld import PLD, macro_f1
+from pld.budget import CallBudget
+from pld.render import base_instructions
+from pld.rules import CandidateRule
+from pld.scoring import StudentScorer
+from pld.selection import greedy_select
+from tests.fakes import (
+    RULE_ALL_NEG,
+    RULE_ALL_POS,
+    RULE_SPECIAL_NEG,
+    ToySignature,
+    function_lm,
+    rule_following_student,
+    rule_writing_teacher,
+    toy_examples,
+)
+
+METRIC = macro_f1("label", ["pos", "neg"])
+
+
+def _candidate(cid: str, text: str) -> CandidateRule:
+    return CandidateRule(id=cid, text=text, source="cluster", cluster_size=1, example_keys=(), micro_rules=(text,))
+
+
+def _scorer(budget: int | None = None):
+    program = dspy.Predict(ToySignature)
+    student, engine = function_lm(rule_following_student, "student")
+    return StudentScorer(program, base_instructions(program), student, METRIC, CallBudget("student", budget)), engine
+
+
+def test_greedy_selects_helpful_rules_in_the_order_that_scores_best():
+    scorer, _ = _scorer()
+    candidates = [_candidate("bad", RULE_ALL_NEG), _candidate("pos", RULE_ALL_POS), _candidate("neg", RULE_SPECIAL_NEG)]
+    result = greedy_select(scorer, candidates, toy_examples(), min_gain=0.01, max_rules=5, progress=False)
+
+    assert [rule.id for rule in result.selected] == ["neg", "pos"]  # the narrow rule must come first
+    assert result.baseline_val_macro_f1 == 0.0
+    assert result.val_macro_f1 == 1.0
+    assert len(result.rounds[0].trials) == 3  # every candidate at the single position
+    assert len(result.rounds[1].trials) == 4  # two candidates at two positions
+    assert result.rounds[1].winner_position == 0
+    assert "bad" not in [rule.id for rule in result.selected]
+    assert result.gains[0] + result.gains[1] == pytest.approx(1.0)
+
+
+def test_greedy_stops_when_no_rule_helps():
+    scorer, _ = _scorer()
+    result = greedy_select(scorer, [_candidate("noop", "Be concise.")], toy_examples(), min_gain=0.01, progress=False)
+    assert result.selected == []
+    assert result.val_macro_f1 == result.baseline_val_macro_f1
+    assert "below min_gain" in result.stop_reason
+
+
+def test_scorer_never_asks_the_same_prompt_and_example_twice():
+    scorer, engine = _scorer()
+    examples = toy_examples()
+    for _ in range(3):
+        scorer.macro_f1([RULE_ALL_POS], examples)
+        scorer.macro_f1([], examples)
+    assert len(engine.requests) == 2 * len(examples)
+    assert len(set(engine.requests)) == len(engine.requests)
+
+
+def _compile(**overrides):
+    teacher, teacher_engine = function_lm(rule_writing_teacher, "teacher")
+    student, student_engine = function_lm(rule_following_student, "student")
+    settings = dict(teacher_lm=teacher, student_lm=student, metric=METRIC, min_gain=0.01, max_repair_rounds=1,
+                    progress=False)
+    settings.update(overrides)
+    compiled = PLD(**settings).compile(
+        dspy.Predict(ToySignature), trainset=toy_examples(6, 6), valset=toy_examples(start=100)
+    )
+    return compiled, teacher_engine, student_engine
+
+
+def test_compile_returns_the_best_program_not_the_last():
+    compiled, _, _ = _compile()
+    report = compiled.pld_report
+    instructions = compiled.signature.instructions
+    assert report.final_val_macro_f1 == 1.0
+    assert [rule.text for rule in report.rules] == [RULE_SPECIAL_NEG, RULE_ALL_POS]
+    assert instructions.index(RULE_SPECIAL_NEG) < instructions.index(RULE_ALL_POS)
+    assert RULE_ALL_NEG not in instructions  # the teacher's harmful rewrite was rejected
+    assert report.repair_rounds and not any(r.accepted for r in report.repair_rounds) or not report.repair_rounds
+    assert compiled.candidate_programs[0]["score"] == report.final_val_macro_f1
+    assert ToySignature.instructions == "Label each item."  # the shared signature class is untouched
+
+
+def test_compile_sends_no_prompt_example_pair_twice_and_counts_match_the_engines():
+    compiled, teacher_engine, student_engine = _compile()
+    report = compiled.pld_report
+    duplicates = [pair for pair, n in collections.Counter(student_engine.requests).items() if n > 1]
+    assert duplicates == []
+    assert report.totals["student"]["calls"] == len(student_engine.requests) == report.unique_student_queries
+    assert report.totals["teacher"]["calls"] == len(teacher_engine.requests)
+    phase_calls = sum(p.usage.get("student", {}).get("calls", 0) for p in report.phases.values())
+    assert phase_calls == len(student_engine.requests)
+
+
+def test_student_budget_stops_the_run_and_keeps_the_best_so_far():
+    compiled, _, student_engine = _compile(max_student_calls=20)
+    report = compiled.pld_report
+    assert len(student_engine.requests) <= 20
+    assert "budget" in report.selection_stop_reason
+    assert report.final_val_macro_f1 >= report.baseline_val_macro_f1
+
+
+def test_teacher_budget_caps_traces():
+    compiled, teacher_engine, _ = _compile(max_teacher_calls=3)
+    assert len(teacher_engine.requests) <= 3
+    assert len(compiled.pld_report.traces) == 3
+
+
+def test_compiled_program_never_scores_below_baseline_when_every_rule_hurts():
+    def harmful_teacher(system: str, user: str) -> dict[str, str]:
+        fields = rule_writing_teacher(system, user)
+        return {k: (RULE_ALL_NEG if k in ("rule", "merged_rule") else v) for k, v in fields.items()}
+
+    def good_student(system: str, user: str) -> dict[str, str]:
+        right = "neg" if "special" in user else "pos"
+        return {"label": "neg" if RULE_ALL_NEG in system else right}
+
+    teacher, _ = function_lm(harmful_teacher, "teacher")
+    student, _ = function_lm(good_student, "student")
+    examples = toy_examples(3, 3)
+    compiled = PLD(teacher_lm=teacher, student_lm=student, metric=METRIC, progress=False).compile(
+        dspy.Predict(ToySignature), trainset=examples, valset=examples
+    )
+    report = compiled.pld_report
+    assert report.rules == []
+    assert report.final_val_macro_f1 == report.baseline_val_macro_f1 == 1.0
+    assert compiled.signature.instructions == "Label each item."
+
+
+def test_label_free_traces_report_teacher_accuracy():
+    compiled, _, _ = _compile(trace_mode="label-free")
+    report = compiled.pld_report
+    assert all(trace.mode == "label-free" for trace in report.traces)
+    assert report.teacher_accuracy == 1.0
+
+
+def test_bad_inputs_give_clear_errors():
+    optimizer = PLD(teacher_lm="local/none", student_lm="local/none", progress=False)
+    with pytest.raises(ValueError, match="trainset is empty"):
+        optimizer.compile(dspy.Predict(ToySignature), trainset=[])
+    unlabeled = [dspy.Example(text="x").with_inputs("text")] * 4
+    with pytest.raises(ValueError, match="label-free"):
+        optimizer.compile(dspy.Predict(ToySignature), trainset=unlabeled)
+    with pytest.raises(ValueError, match="with_inputs"):
+        optimizer.compile(dspy.Predict(ToySignature), trainset=[dspy.Example(text="x", label="pos")] * 4)
