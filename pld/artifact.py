@@ -1,0 +1,145 @@
+"""Compiled programs on disk: a directory with the DSPy state, a manifest and a report.
+
+Layout of ``ARTIFACT/``::
+
+    manifest.json   schema version, versions, task, labels, rules, scores, models, data
+                    fingerprints, costs, and a SHA-256 over everything else
+    program.json    ``program.save()`` state (JSON, never pickle)
+    report.json     the full run report (traces, rounds, costs)
+    report.md       the review document a person reads
+
+Writes go to a sibling temporary directory that is renamed into place, so an interrupted save
+never leaves a directory that loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dspy
+from pydantic import BaseModel, ValidationError
+
+from pld.errors import ArtifactError
+
+SCHEMA_VERSION = 1
+CONTENT_FILES = ("program.json", "report.json", "report.md")
+
+
+class Manifest(BaseModel):
+    schema_version: int
+    pld_version: str
+    dspy_version: str
+    python_version: str
+    task: str
+    strategy: str
+    signature: str
+    label_field: str
+    labels: list[str]
+    rules: list[dict[str, Any]]
+    baseline_val_macro_f1: float | None
+    final_val_macro_f1: float | None
+    teacher_model: str | None
+    student_model: str
+    model_digests: dict[str, str]
+    data_fingerprints: dict[str, str]
+    costs: dict[str, Any]
+    created_at: str
+    edited_by_hand: bool = False
+    checksums: dict[str, str]
+    checksum: str = ""
+
+    def content_checksum(self) -> str:
+        payload = self.model_dump(exclude={"checksum"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def fingerprint(examples: list[dspy.Example]) -> str:
+    """A hash of the examples' inputs and labels, in order."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(json.dumps({k: str(v) for k, v in sorted(example.items())}, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_artifact(out: str | Path, program: dspy.Module, files: dict[str, str], manifest_fields: dict[str, Any]) -> Path:
+    """Write ``program`` and the text ``files`` atomically; return the artifact path."""
+    from pld import __version__
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        program.save(str(staging / "program.json"))
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        manifest = Manifest(
+            schema_version=SCHEMA_VERSION,
+            pld_version=__version__,
+            dspy_version=dspy.__version__,
+            python_version=platform.python_version(),
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            checksums={name: _sha256(staging / name) for name in sorted(os.listdir(staging))},
+            **manifest_fields,
+        )
+        manifest.checksum = manifest.content_checksum()
+        (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        if out.exists():
+            retired = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(retired)
+            staging.rename(out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def read_manifest(path: str | Path, *, verify: bool = True) -> Manifest:
+    """The manifest of an artifact, refusing one that is missing, tampered, truncated or newer."""
+    path = Path(path)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{path} is not a PLD artifact: it has no manifest.json.")
+    try:
+        raw = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{manifest_path} is not valid JSON (truncated or edited by hand?): {exc}") from exc
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise ArtifactError(
+            f"{path} uses artifact schema {version}, newer than this PLD understands ({SCHEMA_VERSION}); upgrade pld."
+        )
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise ArtifactError(f"{manifest_path} does not match the artifact schema: {exc.errors()[0]['msg']}") from exc
+    if verify:
+        verify_artifact(path, manifest)
+    return manifest
+
+
+def verify_artifact(path: Path, manifest: Manifest) -> None:
+    if manifest.checksum != manifest.content_checksum():
+        raise ArtifactError(f"{path}/manifest.json was changed after it was written (checksum mismatch).")
+    for name, expected in manifest.checksums.items():
+        file = path / name
+        if not file.is_file():
+            raise ArtifactError(f"{path} is incomplete: {name} is missing.")
+        if _sha256(file) != expected:
+            raise ArtifactError(
+                f"{path}/{name} does not match its checksum: the file was modified or truncated. Recompile it."
+            )

@@ -1,0 +1,17 @@
+"""Signatures of the task suite; label fields are typed ``Literal[...]`` so outputs are checked."""
+
+from .contract_nli import CONTRACT_NLI_LABELS, ContractNLILabel, ContractNLISignature
+from .logiqa import LOGIQA_ANSWERS, LogiQAAnswer, LogiQASignature
+from .stereoset import STEREOSET_LABELS, StereoSetLabel, StereoSetSignature
+
+__all__ = [
+    "CONTRACT_NLI_LABELS",
+    "LOGIQA_ANSWERS",
+    "STEREOSET_LABELS",
+    "ContractNLILabel",
+    "ContractNLISignature",
+    "LogiQAAnswer",
+    "LogiQASignature",
+    "StereoSetLabel",
+    "StereoSetSignature",
+]
