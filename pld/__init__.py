@@ -4,6 +4,7 @@ A teacher's reasoning becomes an explicit, ordered rule list in a small student'
 selected by the student's validation Macro F1.
 """
 
+from pld.artifact import load
 from pld.errors import ArtifactError, BackendError, BudgetExceeded, ConfigError, DataError, PLDError
 from pld.evaluate import EvalReport, evaluate_program
 from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions, make_lm
@@ -29,6 +30,7 @@ __all__ = [
     "PLDError",
     "RunReport",
     "evaluate_program",
+    "load",
     "macro_f1",
     "make_lm",
 ]

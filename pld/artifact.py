@@ -143,3 +143,26 @@ def verify_artifact(path: Path, manifest: Manifest) -> None:
             raise ArtifactError(
                 f"{path}/{name} does not match its checksum: the file was modified or truncated. Recompile it."
             )
+
+
+def load(path: str | Path, student_lm: str | dspy.BaseLM | None = None, *, task: str | None = None) -> dspy.Module:
+    """A ready program from an artifact, bound to its student (or to ``student_lm``).
+
+    Refuses a tampered, truncated, newer-schema or (with ``task``) wrong-task artifact.
+    """
+    from pld.lm import make_lm
+    from pld.tasks import get_task
+
+    path = Path(path)
+    manifest = read_manifest(path)
+    if task is not None and task != manifest.task:
+        raise ArtifactError(f"{path} was compiled for task {manifest.task!r}, not {task!r}.")
+    program = get_task(manifest.task).make_program(manifest.strategy)
+    try:
+        program.load(str(path / "program.json"))
+    except Exception as exc:  # noqa: BLE001 - DSPy raises several types for a bad state file
+        raise ArtifactError(f"{path}/program.json could not be loaded into the {manifest.task} program: {exc}") from exc
+    lm = student_lm if student_lm is not None else manifest.student_model
+    program.set_lm(make_lm(lm) if isinstance(lm, str) else lm)
+    program.pld_manifest = manifest
+    return program
