@@ -22,12 +22,15 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dspy
 from pydantic import BaseModel, ValidationError
 
 from pld.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from pld.lm import LMOptions
 
 SCHEMA_VERSION = 1
 CONTENT_FILES = ("program.json", "report.json", "report.md")
@@ -145,7 +148,13 @@ def verify_artifact(path: Path, manifest: Manifest) -> None:
             )
 
 
-def load(path: str | Path, student_lm: str | dspy.BaseLM | None = None, *, task: str | None = None) -> dspy.Module:
+def load(
+    path: str | Path,
+    student_lm: str | dspy.BaseLM | None = None,
+    *,
+    task: str | None = None,
+    options: LMOptions | None = None,
+) -> dspy.Module:
     """A ready program from an artifact, bound to its student (or to ``student_lm``).
 
     Refuses a tampered, truncated, newer-schema or (with ``task``) wrong-task artifact.
@@ -163,6 +172,6 @@ def load(path: str | Path, student_lm: str | dspy.BaseLM | None = None, *, task:
     except Exception as exc:  # noqa: BLE001 - DSPy raises several types for a bad state file
         raise ArtifactError(f"{path}/program.json could not be loaded into the {manifest.task} program: {exc}") from exc
     lm = student_lm if student_lm is not None else manifest.student_model
-    program.set_lm(make_lm(lm) if isinstance(lm, str) else lm)
+    program.set_lm(make_lm(lm, options) if isinstance(lm, str) else lm)
     program.pld_manifest = manifest
     return program

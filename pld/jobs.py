@@ -47,7 +47,8 @@ def evaluate_task(
     task = get_task(task_name)
     splits = task.load_splits(data_dir, seed=seed)
     examples = sample(task, getattr(splits, split), limit, seed)
-    lm = make_lm(student, options)
+    bound = program.predictors()[0].lm if program is not None else None
+    lm = bound or make_lm(student, options)  # an artifact's program comes bound to its student
     program = program or task.make_program(strategy)
     metric = macro_f1(task.label_field, task.labels)
     return evaluate_program(program, examples, lm, metric, num_threads=num_threads, progress=f"{task.name} {split}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 import dspy
 
@@ -35,6 +36,7 @@ class LMOptions:
     seed: int | None = 0
     api_base: str | None = None
     cache: bool = True
+    label_mode: Literal["score", "grammar"] = "score"  # embedded backend: score labels, or constrain generation
 
 
 def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) -> dspy.BaseLM:

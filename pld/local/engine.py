@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import dspy
+import numpy as np
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.errors import BackendError
@@ -36,14 +38,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_FREE_TEXT_TOKENS = 384
+LabelMode = Literal["score", "grammar"]
 
 
 class LlamaCppEngine:
     """One llama.cpp model behind a lock: a ``Llama`` object crashes when used from two threads."""
 
-    def __init__(self, model_path: Path, *, chat_format: str, n_ctx: int = 8192, n_threads: int | None = None):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        chat_format: str,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+    ):
         self.model_path = Path(model_path)
         self.chat_format = chat_format
+        self.label_paths: Counter[str] = Counter()  # which decoding path answered each label field
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self._llama: Any = None
@@ -90,7 +101,8 @@ class LlamaCppEngine:
             if config.response_format is not None and config.response_format.get("type") == "json_schema":
                 text = self._generate(prompt, config, grammar=_json_grammar(json.dumps(config.response_format["schema"])))
             elif fields:
-                text = self._structured(prompt, fields, config)
+                metadata = (config.extensions or {}).get("metadata") or {}
+                text = self._structured(prompt, fields, config, metadata.get("pld_label_mode", "score"))
             else:
                 text = self._generate(prompt, config, stop=list(config.stop))
             output_tokens = len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -124,19 +136,58 @@ class LlamaCppEngine:
             count += 1
         return count
 
-    def _structured(self, prompt: str, fields: list[OutputField], config: Any) -> str:
+    def _structured(self, prompt: str, fields: list[OutputField], config: Any, label_mode: str) -> str:
         """Write each field header ourselves and generate only the values."""
         output = ""
         for field in fields:
             output += field_header(field.name)
-            if field.choices:
+            if field.choices and label_mode == "score" and not config.temperature:
+                value = self._score_choices(prompt + output, field.choices)
+                self.label_paths["score"] += 1
+            elif field.choices:
                 value = self._generate(prompt + output, config, grammar=_choice_grammar(field.choices), max_tokens=64)
+                self.label_paths["grammar"] += 1
             else:
                 value = self._generate(
                     prompt + output, config, stop=["[[ ##", "\n\n\n"], max_tokens=config.max_tokens or DEFAULT_FREE_TEXT_TOKENS
                 )
             output += value.strip() + "\n\n"
         return output + COMPLETED_MARKER
+
+    def _score_choices(self, prompt: str, choices: tuple[str, ...]) -> str:
+        """The most likely choice after one pass over the prompt: no token is generated.
+
+        Choices with distinct first tokens are ranked by that token's logit; otherwise by the
+        summed log-probability of each choice's tokens (one extra step per token).
+        """
+        llama = self._model()
+        prompt_ids = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        base_logits = self._eval_prefix_shared(llama, prompt_ids)
+        choice_ids = [llama.tokenize(c.encode("utf-8"), add_bos=False, special=False) for c in choices]
+        firsts = [ids[0] for ids in choice_ids]
+        if len(set(firsts)) == len(firsts):
+            return choices[int(np.argmax(base_logits[firsts]))]
+        totals = []
+        for ids in choice_ids:
+            logits, total = base_logits, 0.0
+            llama.n_tokens = len(prompt_ids)
+            for position, token in enumerate(ids):
+                total += float(_log_softmax(logits)[token])
+                if position < len(ids) - 1:
+                    llama.eval([token])
+                    logits = _last_logits(llama)
+            totals.append(total)
+        llama.n_tokens = len(prompt_ids)
+        return choices[int(np.argmax(totals))]
+
+    @staticmethod
+    def _eval_prefix_shared(llama: Any, prompt_ids: list[int]) -> np.ndarray:
+        """Evaluate ``prompt_ids`` reusing the KV cache of the longest common prefix; last logits."""
+        shared = LlamaCppEngine._common_prefix(llama, prompt_ids)
+        shared = min(shared, len(prompt_ids) - 1)  # the last token is always run, for its logits
+        llama.n_tokens = shared
+        llama.eval(prompt_ids[shared:])
+        return _last_logits(llama)
 
     def _generate(
         self,
@@ -158,6 +209,15 @@ class LlamaCppEngine:
             grammar=grammar,
         )
         return result["choices"][0]["text"]
+
+
+def _last_logits(llama: Any) -> np.ndarray:
+    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max()
+    return shifted - np.log(np.exp(shifted).sum())
 
 
 @lru_cache(maxsize=64)
@@ -201,7 +261,9 @@ def make_local_lm(name: str, options: LMOptions) -> LocalLM:
         engine = _ENGINES.get(path)
         if engine is None:
             engine = _ENGINES[path] = LlamaCppEngine(path, chat_format=chat_format)
-    kwargs: dict[str, Any] = {"temperature": options.temperature, "cache": options.cache}
+    kwargs: dict[str, Any] = {"temperature": options.temperature, "cache": options.cache,
+                              # travels in the request (and the cache key): how label fields are decoded
+                              "metadata": {"pld_label_mode": options.label_mode}}
     if options.max_tokens is not None:
         kwargs["max_tokens"] = options.max_tokens
     if options.seed is not None:

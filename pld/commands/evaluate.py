@@ -1,0 +1,44 @@
+"""``pld evaluate``: score a student, or a compiled artifact, on a task."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.lm import DEFAULT_STUDENT
+from pld.tasks import TASKS
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("evaluate", help="score a student or an artifact on a task (Macro F1, costs, latency)")
+    parser.add_argument("artifact", nargs="?", help="a compiled artifact to score (default: the task's plain program)")
+    parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
+    parser.add_argument("--student", default=None, help=f"model spec (default: the artifact's student, or {DEFAULT_STUDENT})")
+    parser.add_argument("--limit", type=int, default=None, help="score a label-balanced sample of N examples")
+    parser.add_argument("--split", choices=["train", "val", "test"], default="test")
+    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default="zero-shot")
+    parser.add_argument("--threads", type=int, default=1, help="concurrent requests (server backends only)")
+    add_model_args(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from pld.artifact import load
+    from pld.jobs import evaluate_task
+    from pld.tables import eval_table
+
+    started = time.perf_counter()
+    program = None
+    student = args.student or DEFAULT_STUDENT
+    options = lm_options(args)
+    if args.artifact:
+        program = load(args.artifact, student_lm=args.student, task=args.task, options=options)
+        student = args.student or program.pld_manifest.student_model
+    report = evaluate_task(args.task, student, split=args.split, limit=args.limit, strategy=args.strategy,
+                           data_dir=args.data_dir, seed=args.seed, options=options, num_threads=args.threads,
+                           program=program)
+    print(eval_table(args.task, student, args.artifact or args.strategy, report))
+    print(f"wall time: {time.perf_counter() - started:.1f} s")
+    if student.startswith("local/"):
+        print(NOTE)

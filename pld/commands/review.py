@@ -1,0 +1,59 @@
+"""``pld show``, ``pld diff``, ``pld edit``: read and change an artifact's rules."""
+
+from __future__ import annotations
+
+import argparse
+
+from pld.errors import ConfigError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    show = commands.add_parser("show", help="print an artifact's rules, gains, provenance and scores")
+    show.add_argument("artifact")
+    show.add_argument("--format", choices=["text", "markdown"], default="text")
+    show.add_argument("--out", help="write to this file instead of the terminal")
+    show.set_defaults(func=run_show)
+
+    diff = commands.add_parser("diff", help="rules added, removed, reordered or reworded between two artifacts")
+    diff.add_argument("before")
+    diff.add_argument("after")
+    diff.set_defaults(func=run_diff)
+
+    edit = commands.add_parser("edit", help="change an artifact's rules by hand (recorded in its manifest)")
+    edit.add_argument("artifact")
+    edit.add_argument("--drop", type=int, action="append", default=[], metavar="N", help="remove rule number N")
+    edit.add_argument("--rules-file", help="replace the rules with this file (one rule per line, or a JSON list)")
+    edit.set_defaults(func=run_edit)
+
+
+def run_show(args: argparse.Namespace) -> None:
+    from pld.artifact import read_manifest
+    from pld.review import show_markdown, show_text
+
+    manifest = read_manifest(args.artifact)
+    text = show_markdown(manifest) if args.format == "markdown" else show_text(manifest)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+
+
+def run_diff(args: argparse.Namespace) -> None:
+    from pld.review import diff_rules, rules_of
+
+    print("\n".join(diff_rules(rules_of(args.before), rules_of(args.after))))
+
+
+def run_edit(args: argparse.Namespace) -> None:
+    from pld.review import edit_rules, read_rules_file, rules_of, show_text
+
+    if not args.drop and not args.rules_file:
+        raise ConfigError("Nothing to edit: pass --drop N or --rules-file FILE.")
+    rules = read_rules_file(args.rules_file) if args.rules_file else rules_of(args.artifact)
+    for number in sorted(set(args.drop), reverse=True):
+        if not 1 <= number <= len(rules):
+            raise ConfigError(f"--drop {number}: the artifact has rules 1..{len(rules)}.")
+        del rules[number - 1]
+    print(show_text(edit_rules(args.artifact, rules)))
