@@ -155,30 +155,37 @@ class LlamaCppEngine:
         return output + COMPLETED_MARKER
 
     def _score_choices(self, prompt: str, choices: tuple[str, ...]) -> str:
-        """The most likely choice after one pass over the prompt: no token is generated.
+        """The choice greedy grammar-constrained decoding would pick, from one pass over the prompt.
 
-        Choices with distinct first tokens are ranked by that token's logit; otherwise by the
-        summed log-probability of each choice's tokens (one extra step per token).
+        A grammar admits as first token any vocabulary token that spells a prefix of a choice; at
+        temperature 0 it takes the highest-logit one, which settles the choice when that token
+        belongs to one choice only. Scoring takes the same maximum without generating. When the
+        winning token is shared by several choices, those are ranked by the summed log-probability
+        of their own tokens (one extra step per token).
         """
         llama = self._model()
         prompt_ids = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        base_logits = self._eval_prefix_shared(llama, prompt_ids)
-        choice_ids = [llama.tokenize(c.encode("utf-8"), add_bos=False, special=False) for c in choices]
-        firsts = [ids[0] for ids in choice_ids]
-        if len(set(firsts)) == len(firsts):
-            return choices[int(np.argmax(base_logits[firsts]))]
-        totals = []
-        for ids in choice_ids:
-            logits, total = base_logits, 0.0
-            llama.n_tokens = len(prompt_ids)
-            for position, token in enumerate(ids):
-                total += float(_log_softmax(logits)[token])
-                if position < len(ids) - 1:
-                    llama.eval([token])
-                    logits = _last_logits(llama)
-            totals.append(total)
+        logits = self._eval_prefix_shared(llama, prompt_ids)
+        owners = _prefix_tokens(llama, choices)
+        best = max(owners, key=lambda token: logits[token])
+        tied = sorted(owners[best])
+        if len(tied) == 1:
+            return choices[tied[0]]
+        totals = {index: self._sequence_logprob(llama, prompt_ids, logits, choices[index]) for index in tied}
+        return choices[max(totals, key=totals.__getitem__)]
+
+    @staticmethod
+    def _sequence_logprob(llama: Any, prompt_ids: list[int], logits: np.ndarray, text: str) -> float:
+        ids = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         llama.n_tokens = len(prompt_ids)
-        return choices[int(np.argmax(totals))]
+        total = 0.0
+        for position, token in enumerate(ids):
+            total += float(_log_softmax(logits)[token])
+            if position < len(ids) - 1:
+                llama.eval([token])
+                logits = _last_logits(llama)
+        llama.n_tokens = len(prompt_ids)
+        return total
 
     @staticmethod
     def _eval_prefix_shared(llama: Any, prompt_ids: list[int]) -> np.ndarray:
@@ -209,6 +216,26 @@ class LlamaCppEngine:
             grammar=grammar,
         )
         return result["choices"][0]["text"]
+
+
+_PREFIX_TOKENS: dict[tuple[int, tuple[str, ...]], dict[int, set[int]]] = {}
+
+
+def _prefix_tokens(llama: Any, choices: tuple[str, ...]) -> dict[int, set[int]]:
+    """Token id -> indices of the choices it can start (single tokens spelling a choice prefix)."""
+    key = (id(llama), choices)
+    if key not in _PREFIX_TOKENS:
+        owners: dict[int, set[int]] = {}
+        for index, choice in enumerate(choices):
+            starts = {llama.tokenize(choice.encode("utf-8"), add_bos=False, special=False)[0]}
+            for end in range(1, len(choice) + 1):
+                ids = llama.tokenize(choice[:end].encode("utf-8"), add_bos=False, special=False)
+                if len(ids) == 1:
+                    starts.add(ids[0])
+            for token in starts:
+                owners.setdefault(token, set()).add(index)
+        _PREFIX_TOKENS[key] = owners
+    return _PREFIX_TOKENS[key]
 
 
 def _last_logits(llama: Any) -> np.ndarray:
