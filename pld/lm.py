@@ -126,3 +126,10 @@ def _openai_lm(model: str, options: LMOptions) -> dspy.BaseLM:
     if options.api_base is not None:
         kwargs["api_base"] = options.api_base
     return dspy.LM(f"openai/{model}", cache=options.cache, **kwargs, **_generation_kwargs(options))
+
+
+def default_concurrency(lm: dspy.BaseLM) -> int:
+    """Concurrent requests that pay off: none for an in-process model on a few cores, some for servers."""
+    from pld.local.engine import LocalLM
+
+    return 1 if isinstance(lm, LocalLM) else 4

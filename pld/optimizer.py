@@ -15,7 +15,7 @@ from dspy.teleprompt.teleprompt import Teleprompter
 from pld.budget import CallBudget
 from pld.clustering import Embedder, cluster_traces
 from pld.inputs import check_examples, infer_labels, split_valset
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, make_lm
+from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, default_concurrency, make_lm
 from pld.metrics import MacroF1, macro_f1
 from pld.render import base_instructions, with_rules
 from pld.repair import repair_rules
@@ -47,6 +47,8 @@ class PLD(Teleprompter):
         max_repair_rounds: int = 2,
         max_teacher_calls: int | None = None,
         max_student_calls: int | None = None,
+        selection: Literal["racing", "exhaustive"] = "racing",
+        num_threads: int | None = None,
         seed: int = 0,
         progress: bool = True,
     ):
@@ -66,6 +68,9 @@ class PLD(Teleprompter):
             max_repair_rounds: Most conflict-repair rounds.
             max_teacher_calls: Cap on teacher calls (None: no cap).
             max_student_calls: Cap on student calls that reach the model (None: no cap).
+            selection: "racing" drops trial lists early on growing validation subsets (successive
+                halving) and decides each round on the full set; "exhaustive" scores every list in full.
+            num_threads: Concurrent student requests; None picks 1 for an embedded model, 4 for servers.
             seed: Seeds every random choice of the run.
             progress: Show a progress bar per phase.
         """
@@ -82,12 +87,14 @@ class PLD(Teleprompter):
         self.max_repair_rounds = max_repair_rounds
         self.max_teacher_calls = max_teacher_calls
         self.max_student_calls = max_student_calls
+        self.selection = selection
+        self.num_threads = num_threads
         self.seed = seed
         self.progress = progress
 
     def settings(self) -> dict[str, Any]:
         names = ("trace_mode", "eps", "min_samples", "max_candidates", "max_rules", "min_gain",
-                 "max_repair_rounds", "max_teacher_calls", "max_student_calls", "seed")
+                 "max_repair_rounds", "max_teacher_calls", "max_student_calls", "selection", "num_threads", "seed")
         return {name: getattr(self, name) for name in names}
 
     def estimate(self, n_train: int, n_val: int) -> dict[str, int]:
@@ -145,7 +152,9 @@ class PLD(Teleprompter):
         task = describe_task(next(iter(bases.values()), ""), metric.label_field, metric.labels)
         teacher = Teacher(metric.labels)
         teacher_budget = CallBudget("teacher", self.max_teacher_calls)
-        scorer = StudentScorer(student, bases, student_lm, metric, CallBudget("student", self.max_student_calls))
+        threads = self.num_threads or default_concurrency(student_lm)
+        scorer = StudentScorer(student, bases, student_lm, metric, CallBudget("student", self.max_student_calls),
+                               num_threads=threads)
 
         with _phase("traces", counter, phases):
             traces = collect_traces(teacher, teacher_lm, trainset, task=task, label_field=metric.label_field,
@@ -153,8 +162,8 @@ class PLD(Teleprompter):
         with _phase("synthesis", counter, phases):
             candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task)
         with _phase("selection", counter, phases):
-            selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain,
-                                      max_rules=self.max_rules, progress=self.progress)
+            selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain, max_rules=self.max_rules,
+                                      racing=self.selection == "racing", seed=self.seed, progress=self.progress)
         rules = [rule.text for rule in selection.selected]
         with _phase("repair", counter, phases):
             repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,

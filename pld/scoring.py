@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import dspy
 
 from pld.budget import CallBudget
-from pld.evaluate import predict_one
+from pld.evaluate import run_program
 from pld.metrics import LabelScores, MacroF1, score_labels
 from pld.render import render_instructions, with_rules
 from pld.rules import example_key
@@ -28,12 +28,15 @@ class StudentScorer:
         student_lm: dspy.BaseLM,
         metric: MacroF1,
         budget: CallBudget,
+        *,
+        num_threads: int = 1,
     ):
         self.program = program
         self.bases = bases
         self.student_lm = student_lm
         self.metric = metric
         self.budget = budget
+        self.num_threads = num_threads
         self._answers: dict[tuple[str, str], str | None] = {}
         self.queries = 0
 
@@ -42,21 +45,25 @@ class StudentScorer:
         return hashlib.sha256(rendered.encode("utf-8")).hexdigest()
 
     def labels(self, rules: Sequence[str], examples: Sequence[dspy.Example]) -> list[str | None]:
-        """Predicted labels; unseen pairs are asked in order, charged to the budget one by one."""
+        """Predicted labels; unseen pairs are charged to the budget, then asked (concurrently for
+        servers). When the budget runs out, the pairs already charged are still asked and kept."""
         prompt = self.prompt_key(rules)
-        program = None
-        labels = []
-        for example in examples:
-            key = (prompt, example_key(example))
-            if key not in self._answers:
-                if program is None:
-                    program = with_rules(self.program, self.bases, rules)
+        missing = list({example_key(ex): ex for ex in examples if (prompt, example_key(ex)) not in self._answers}.values())
+        charged: list[dspy.Example] = []
+        try:
+            for example in missing:
                 self.budget.charge()
-                prediction, _ = predict_one(program, example, self.student_lm)
-                self.queries += 1
-                self._answers[key] = self.metric.predicted_label(prediction)
-            labels.append(self._answers[key])
-        return labels
+                charged.append(example)
+        finally:
+            if charged:
+                self._ask(with_rules(self.program, self.bases, rules), prompt, charged)
+        return [self._answers[(prompt, example_key(example))] for example in examples]
+
+    def _ask(self, program: dspy.Module, prompt: str, examples: list[dspy.Example]) -> None:
+        predictions, _ = run_program(program, examples, self.student_lm, num_threads=self.num_threads)
+        for example, prediction in zip(examples, predictions):
+            self._answers[(prompt, example_key(example))] = self.metric.predicted_label(prediction)
+        self.queries += len(examples)
 
     def scores(self, rules: Sequence[str], examples: Sequence[dspy.Example]) -> LabelScores:
         gold = [str(example[self.metric.label_field]) for example in examples]

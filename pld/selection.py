@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from pld.errors import BudgetExceeded
+from pld.racing import race, race_order
 from pld.rules import CandidateRule
 from pld.scoring import StudentScorer
 
@@ -25,6 +26,7 @@ class Trial(BaseModel):
     candidate_id: str
     position: int
     val_macro_f1: float
+    examples: int  # validation examples the score was measured on (fewer when racing dropped it)
 
 
 class SelectionRound(BaseModel):
@@ -54,8 +56,12 @@ def greedy_select(
     *,
     min_gain: float = 0.005,
     max_rules: int = 5,
+    racing: bool = True,
+    seed: int = 0,
     progress: bool = True,
 ) -> SelectionResult:
+    """Forward selection; ``racing`` scores trial lists by successive halving (pld.racing),
+    deciding each round on the full validation set, ``racing=False`` scores every list in full."""
     current: list[CandidateRule] = []
     gains: list[float] = []
     rounds: list[SelectionRound] = []
@@ -69,22 +75,28 @@ def greedy_select(
     evaluated.append(([], best))
     logger.info("baseline validation Macro F1 %.4f", baseline)
     stop_reason = "no candidate rules" if not remaining else "every candidate was selected"
-    bar = tqdm(desc="greedy selection", disable=not progress, leave=False, unit="list")
+    bar = tqdm(desc="greedy selection", disable=not progress or racing, leave=False, unit="list")
+    ordered_val = race_order(valset, scorer.metric.label_field, seed)
     while remaining:
         if len(current) >= max_rules:
             stop_reason = f"reached max_rules={max_rules}"
             break
         trials: list[Trial] = []
         round_best: tuple[float, CandidateRule, int] | None = None
+        options = [(c, p) for c in remaining for p in range(len(current) + 1)]
+        lists = [[r.text for r in current[:p] + [c] + current[p:]] for c, p in options]
         try:
-            for candidate in remaining:
-                for position in range(len(current) + 1):
-                    trial_list = current[:position] + [candidate] + current[position:]
-                    texts = [rule.text for rule in trial_list]
-                    score = scorer.macro_f1(texts, valset)
+            if racing:
+                results = race(scorer, lists, ordered_val)
+            else:
+                results = []
+                for texts in lists:
+                    results.append((scorer.macro_f1(texts, valset), len(valset)))
                     bar.update()
+            for (candidate, position), texts, (score, examples) in zip(options, lists, results):
+                trials.append(Trial(candidate_id=candidate.id, position=position, val_macro_f1=score, examples=examples))
+                if examples == len(valset):
                     evaluated.append((texts, score))
-                    trials.append(Trial(candidate_id=candidate.id, position=position, val_macro_f1=score))
                     if round_best is None or score > round_best[0]:
                         round_best = (score, candidate, position)
         except BudgetExceeded as exc:

@@ -1,0 +1,75 @@
+"""Racing returns the exhaustive winner at a fraction of the student calls (deterministic LM)."""
+
+from __future__ import annotations
+
+import re
+
+import dspy
+import pytest
+
+from pld import macro_f1
+from pld.budget import CallBudget
+from pld.racing import race_order, stage_sizes
+from pld.render import base_instructions
+from pld.rules import CandidateRule
+from pld.scoring import StudentScorer
+from pld.selection import greedy_select
+from tests.fakes import ToySignature, field_value, function_lm
+
+ACCURACY = {f"Rule number {k} decides it.": p for k, p in enumerate([0.9, 0.75, 0.6, 0.5, 0.4, 0.3])}
+
+
+def graded_student(system: str, user: str) -> dict[str, str]:
+    """The first known rule in the instructions decides; rule k is right on a fixed share of items."""
+    text = field_value(user, "text")
+    index = int(re.search(r"\d+", text).group())
+    gold = "neg" if "special" in text else "pos"
+    present = sorted((system.find(rule), rule) for rule in ACCURACY if rule in system)
+    share = ACCURACY[present[0][1]] if present else 0.2
+    right = (index * 7 + 3) % 20 < share * 20
+    return {"label": gold if right else ("pos" if gold == "neg" else "neg")}
+
+
+def _examples(n: int) -> list[dspy.Example]:
+    return [dspy.Example(text=f"item {i}{' special' if i % 2 else ''}", label="neg" if i % 2 else "pos").with_inputs("text")
+            for i in range(n)]
+
+
+def _run(racing: bool):
+    program = dspy.Predict(ToySignature)
+    lm, engine = function_lm(graded_student, "student")
+    scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
+    candidates = [CandidateRule(id=f"R{k}", text=text, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
+                  for k, text in enumerate(ACCURACY)]
+    result = greedy_select(scorer, list(reversed(candidates)), _examples(120), min_gain=0.01, max_rules=3,
+                           racing=racing, progress=False)
+    return result, len(engine.requests)
+
+
+def test_racing_returns_the_exhaustive_winner_with_far_fewer_calls():
+    exhaustive, exhaustive_calls = _run(racing=False)
+    raced, raced_calls = _run(racing=True)
+    assert [r.id for r in raced.selected] == [r.id for r in exhaustive.selected] == ["R0"]
+    assert raced.val_macro_f1 == exhaustive.val_macro_f1
+    assert raced_calls <= 0.5 * exhaustive_calls
+    dropped = [t for t in raced.rounds[0].trials if t.examples < 120]
+    assert dropped  # racing really stopped some lists early
+
+
+def test_stage_sizes_and_balanced_order():
+    assert stage_sizes(120, eta=4, min_examples=8) == [8, 30, 120]
+    assert stage_sizes(10, eta=3, min_examples=8) == [10]
+    ordered = race_order(_examples(12), "label", seed=1)
+    assert [ex.label for ex in ordered[:4]].count("pos") == 2
+    assert sorted(ex.text for ex in ordered) == sorted(ex.text for ex in _examples(12))
+
+
+@pytest.mark.parametrize("racing", [True, False])
+def test_both_modes_never_ask_a_pair_twice(racing):
+    program = dspy.Predict(ToySignature)
+    lm, engine = function_lm(graded_student, "student")
+    scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
+    candidates = [CandidateRule(id=f"R{k}", text=t, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
+                  for k, t in enumerate(ACCURACY)]
+    greedy_select(scorer, candidates, _examples(60), racing=racing, progress=False)
+    assert len(set(engine.requests)) == len(engine.requests)
