@@ -55,6 +55,7 @@ class Manifest(BaseModel):
     data_fingerprints: dict[str, str]
     costs: dict[str, Any]
     created_at: str
+    student_options: dict[str, Any] = {}  # how the student decodes labels (scoring, calibration)
     edited_by_hand: bool = False
     checksums: dict[str, str]
     checksum: str = ""
@@ -172,6 +173,10 @@ def load(
     except Exception as exc:  # noqa: BLE001 - DSPy raises several types for a bad state file
         raise ArtifactError(f"{path}/program.json could not be loaded into the {manifest.task} program: {exc}") from exc
     lm = student_lm if student_lm is not None else manifest.student_model
+    if options is None:  # decode labels the way the program was compiled and scored
+        from pld.lm import LMOptions
+
+        options = LMOptions(**{k: v for k, v in manifest.student_options.items() if k in ("label_mode", "calibrate")})
     program.set_lm(make_lm(lm, options) if isinstance(lm, str) else lm)
     program.pld_manifest = manifest
     return program

@@ -70,6 +70,7 @@ class CompileSettings:
     max_teacher_calls: int | None = 60
     max_student_calls: int | None = 900
     trace_mode: str = "label-conditioned"
+    selection: str = "racing"
     seed: int = 0
     data_dir: str | None = None
 
@@ -77,6 +78,7 @@ class CompileSettings:
 def compile_task(task_name: str, out: str | Path, settings: CompileSettings, options: LMOptions | None = None) -> Path:
     """Compile the task's student program with PLD and write an artifact to ``out``."""
     task = get_task(task_name)
+    options = options or LMOptions()
     splits = task.load_splits(settings.data_dir, seed=settings.seed)
     trainset = sample(task, splits.train, settings.n_train, settings.seed)
     valset = sample(task, splits.val, settings.n_val, settings.seed)
@@ -87,6 +89,7 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings, opt
         trace_mode=settings.trace_mode, max_candidates=settings.max_candidates, max_rules=settings.max_rules,
         min_gain=settings.min_gain, max_repair_rounds=settings.max_repair_rounds,
         max_teacher_calls=settings.max_teacher_calls, max_student_calls=settings.max_student_calls, seed=settings.seed,
+        selection=settings.selection,
     )
     compiled = optimizer.compile(task.make_program(settings.strategy), trainset=trainset, valset=valset)
     report = compiled.pld_report
@@ -102,6 +105,7 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings, opt
         teacher_model=settings.teacher, student_model=settings.student, model_digests=digests,
         data_fingerprints={"train": fingerprint(trainset), "val": fingerprint(valset)},
         costs={"totals": report.totals, "seconds": {k: v.seconds for k, v in report.phases.items()}},
+        student_options={"label_mode": options.label_mode, "calibrate": options.calibrate},
     )
     files = {
         "report.json": report.model_dump_json(indent=2),

@@ -37,6 +37,7 @@ class LMOptions:
     api_base: str | None = None
     cache: bool = True
     label_mode: Literal["score", "grammar"] = "score"  # embedded backend: score labels, or constrain generation
+    calibrate: bool = False  # embedded backend, scoring: contextual calibration against a content-free input
 
 
 def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) -> dspy.BaseLM:

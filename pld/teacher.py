@@ -37,6 +37,14 @@ class PredictAndExplain(dspy.Signature):
     rule: str = dspy.OutputField(desc="one general if-then rule, one sentence")
 
 
+class PredictLabel(dspy.Signature):
+    """You are an expert annotator. Given a classification task and one input, choose the label."""
+
+    task: str = dspy.InputField(desc="what must be decided, and the allowed labels")
+    example: str = dspy.InputField(desc="the input to classify")
+    label: str = dspy.OutputField(desc="one of the allowed labels")
+
+
 class MergeRules(dspy.Signature):
     """Several rules below say similar things. Merge them into one clear, general if-then rule
     that keeps what they agree on and drops example-specific details."""
@@ -68,6 +76,8 @@ class Teacher(dspy.Module):
         label_type = Literal[self.labels]  # type: ignore[valid-type]
         self.explain = dspy.Predict(ExplainGoldLabel)
         self.predict_and_explain = dspy.Predict(PredictAndExplain.with_updated_fields("label", type_=label_type))
+        # Label only, no rationale: the cheap call for fine-tuning data that keeps no rationale.
+        self.label_only = dspy.Predict(PredictLabel.with_updated_fields("label", type_=label_type))
         self.merge = dspy.Predict(MergeRules)
         self.resolve = dspy.Predict(ResolveConflicts)
 
@@ -78,6 +88,10 @@ class Teacher(dspy.Module):
             return dspy.Prediction(reasoning=result.reasoning, label=label, rule=clean_rule(result.rule))
         result = self.predict_and_explain(task=task, example=example)
         return dspy.Prediction(reasoning=result.reasoning, label=result.label, rule=clean_rule(result.rule))
+
+    def predict_label(self, task: str, example: str) -> str:
+        """The teacher's label for one input, without a rationale (fewer completion tokens)."""
+        return str(self.label_only(task=task, example=example).label)
 
     def merge_rules(self, task: str, rules: Sequence[str]) -> str:
         return clean_rule(self.merge(task=task, rules="\n".join(rules)).merged_rule)

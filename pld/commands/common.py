@@ -18,9 +18,12 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="bypass DSPy's response cache")
     parser.add_argument("--label-mode", choices=["score", "grammar"], default="score",
                         help="embedded models: score the labels in one pass, or generate under a grammar")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="embedded models: contextual calibration of label scores (content-free input)")
     parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
 
 
 def lm_options(args: argparse.Namespace) -> LMOptions:
     return LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
-                     api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode)
+                     api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode,
+                     calibrate=args.calibrate)

@@ -29,6 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-repair-rounds", type=int, default=defaults.max_repair_rounds)
     parser.add_argument("--max-teacher-calls", type=int, default=defaults.max_teacher_calls)
     parser.add_argument("--max-student-calls", type=int, default=defaults.max_student_calls)
+    parser.add_argument("--selection", choices=["racing", "exhaustive"], default=defaults.selection,
+                        help="racing drops weak rule lists on small validation subsets first")
     add_model_args(parser)
     parser.set_defaults(func=run)
 
@@ -41,6 +43,7 @@ def run(args: argparse.Namespace) -> None:
         max_candidates=args.max_candidates, max_rules=args.max_rules, min_gain=args.min_gain,
         max_repair_rounds=args.max_repair_rounds, max_teacher_calls=args.max_teacher_calls,
         max_student_calls=args.max_student_calls, trace_mode=args.trace_mode, seed=args.seed, data_dir=args.data_dir,
+        selection=args.selection,
     )
     out = args.out or os.path.join("artifacts", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")
     started = time.perf_counter()

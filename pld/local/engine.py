@@ -27,6 +27,7 @@ from pld.local.prompting import (
     COMPLETED_MARKER,
     OutputField,
     choice_grammar,
+    content_free,
     field_header,
     parse_output_fields,
     render_chat,
@@ -55,6 +56,7 @@ class LlamaCppEngine:
         self.model_path = Path(model_path)
         self.chat_format = chat_format
         self.label_paths: Counter[str] = Counter()  # which decoding path answered each label field
+        self._content_free: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self._llama: Any = None
@@ -102,7 +104,10 @@ class LlamaCppEngine:
                 text = self._generate(prompt, config, grammar=_json_grammar(json.dumps(config.response_format["schema"])))
             elif fields:
                 metadata = (config.extensions or {}).get("metadata") or {}
-                text = self._structured(prompt, fields, config, metadata.get("pld_label_mode", "score"))
+                calibration = None
+                if metadata.get("pld_calibrate"):
+                    calibration = render_chat(self.chat_format, system, [*turns[:-1], (turns[-1][0], content_free(turns[-1][1]))])
+                text = self._structured(prompt, fields, config, metadata.get("pld_label_mode", "score"), calibration)
             else:
                 text = self._generate(prompt, config, stop=list(config.stop))
             output_tokens = len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -136,13 +141,20 @@ class LlamaCppEngine:
             count += 1
         return count
 
-    def _structured(self, prompt: str, fields: list[OutputField], config: Any, label_mode: str) -> str:
-        """Write each field header ourselves and generate only the values."""
+    def _structured(
+        self, prompt: str, fields: list[OutputField], config: Any, label_mode: str, calibration: str | None = None
+    ) -> str:
+        """Write each field header ourselves and generate only the values.
+
+        ``calibration`` is the same prompt with content-free inputs; it applies to a label field
+        that comes first (a later one depends on generated text that has no content-free twin).
+        """
         output = ""
-        for field in fields:
+        for position, field in enumerate(fields):
             output += field_header(field.name)
             if field.choices and label_mode == "score" and not config.temperature:
-                value = self._score_choices(prompt + output, field.choices)
+                content_free_prompt = calibration + output if calibration and position == 0 else None
+                value = self._score_choices(prompt + output, field.choices, content_free_prompt)
                 self.label_paths["score"] += 1
             elif field.choices:
                 value = self._generate(prompt + output, config, grammar=_choice_grammar(field.choices), max_tokens=64)
@@ -154,25 +166,49 @@ class LlamaCppEngine:
             output += value.strip() + "\n\n"
         return output + COMPLETED_MARKER
 
-    def _score_choices(self, prompt: str, choices: tuple[str, ...]) -> str:
+    def _score_choices(self, prompt: str, choices: tuple[str, ...], content_free_prompt: str | None = None) -> str:
         """The choice greedy grammar-constrained decoding would pick, from one pass over the prompt.
 
         A grammar admits as first token any vocabulary token that spells a prefix of a choice; at
         temperature 0 it takes the highest-logit one, which settles the choice when that token
         belongs to one choice only. Scoring takes the same maximum without generating. When the
         winning token is shared by several choices, those are ranked by the summed log-probability
-        of their own tokens (one extra step per token).
+        of their own tokens (one extra step per token). With ``content_free_prompt`` (contextual
+        calibration, Zhao et al. 2021) each choice's probability is divided by its probability
+        for a content-free input before the maximum is taken.
         """
         llama = self._model()
         prompt_ids = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        logits = self._eval_prefix_shared(llama, prompt_ids)
         owners = _prefix_tokens(llama, choices)
+        if content_free_prompt is not None:
+            baseline = self._choice_probabilities(llama, content_free_prompt, choices, owners)
+            probabilities = self._choice_probabilities(llama, prompt, choices, owners)
+            return choices[int(np.argmax(probabilities / np.maximum(baseline, 1e-12)))]
+        logits = self._eval_prefix_shared(llama, prompt_ids)
         best = max(owners, key=lambda token: logits[token])
         tied = sorted(owners[best])
         if len(tied) == 1:
             return choices[tied[0]]
         totals = {index: self._sequence_logprob(llama, prompt_ids, logits, choices[index]) for index in tied}
         return choices[max(totals, key=totals.__getitem__)]
+
+    def _choice_probabilities(self, llama: Any, prompt: str, choices: tuple[str, ...],
+                              owners: dict[int, set[int]]) -> np.ndarray:
+        """Each choice's probability from its best first token, renormalised over the choices."""
+        key = (prompt, choices)
+        cached = self._content_free.get(key)
+        if cached is not None:
+            return cached
+        logits = self._eval_prefix_shared(llama, llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        best = np.full(len(choices), -np.inf)
+        for token, indices in owners.items():
+            for index in indices:
+                best[index] = max(best[index], logits[token])
+        probabilities = np.exp(best - best.max())
+        probabilities /= probabilities.sum()
+        if len(self._content_free) < 256 and "N/A" in prompt:
+            self._content_free[key] = probabilities  # content-free prompts repeat; real inputs do not
+        return probabilities
 
     @staticmethod
     def _sequence_logprob(llama: Any, prompt_ids: list[int], logits: np.ndarray, text: str) -> float:
@@ -290,7 +326,7 @@ def make_local_lm(name: str, options: LMOptions) -> LocalLM:
             engine = _ENGINES[path] = LlamaCppEngine(path, chat_format=chat_format)
     kwargs: dict[str, Any] = {"temperature": options.temperature, "cache": options.cache,
                               # travels in the request (and the cache key): how label fields are decoded
-                              "metadata": {"pld_label_mode": options.label_mode}}
+                              "metadata": {"pld_label_mode": options.label_mode, "pld_calibrate": options.calibrate}}
     if options.max_tokens is not None:
         kwargs["max_tokens"] = options.max_tokens
     if options.seed is not None:

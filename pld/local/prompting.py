@@ -87,3 +87,11 @@ def choice_grammar(choices: tuple[str, ...]) -> str:
 def _gbnf_string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
+
+
+_FIELD_VALUE = re.compile(r"(\[\[ ## \w+ ## \]\]\n)(.*?)(?=\n\n\[\[ ## |\n\nRespond with|\Z)", re.S)
+
+
+def content_free(user_text: str) -> str:
+    """The same ChatAdapter user message with every input value replaced by "N/A"."""
+    return _FIELD_VALUE.sub(lambda match: match.group(1) + "N/A", user_text)

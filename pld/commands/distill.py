@@ -1,0 +1,51 @@
+"""``pld distill-data``: teacher labels and rationales as fine-tuning data for a student."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.lm import DEFAULT_TEACHER
+from pld.tasks import TASKS
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from pld.jobs import CompileSettings
+
+    parser = commands.add_parser(
+        "distill-data", help="write teacher labels + rationales as fine-tuning data (multi-task and chat JSONL)",
+        description="Export fine-tuning data from teacher traces. With the defaults it traces the examples "
+                    "`pld compile` traces, so an export after a compile is answered from the cache.")
+    parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
+    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
+    parser.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    parser.add_argument("--unlabeled", action="store_true",
+                        help="the teacher predicts the label (label-free traces); gold only filters and scores it")
+    parser.add_argument("--rationale-fraction", type=float, default=1.0,
+                        help="share of examples that keep a rationale, in (0, 1] (default 1)")
+    parser.add_argument("--split", choices=["train", "val", "test"], default="train")
+    parser.add_argument("--train", "--limit", dest="n_examples", type=int, default=CompileSettings.n_train,
+                        help="label-balanced sample of N examples, as `pld compile --train N` picks them; "
+                             "0 takes the whole split (default %(default)s)")
+    parser.add_argument("--k-shot", type=int, default=5, help="demos in the k-shot prompt compared with zero-shot")
+    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=CompileSettings.strategy,
+                        help="the student program whose instructions describe the task (as in `pld compile`)")
+    add_model_args(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from pld.distill import DistillSettings, distill_data
+
+    settings = DistillSettings(
+        teacher=args.teacher, unlabeled=args.unlabeled, rationale_fraction=args.rationale_fraction,
+        split=args.split, n_examples=args.n_examples or None, seed=args.seed, k_shot=args.k_shot,
+        strategy=args.strategy, data_dir=args.data_dir,
+    )
+    started = time.perf_counter()
+    data, path = distill_data(args.task, args.out, settings, lm_options(args))
+    print(data.report.summary())
+    print(f"wrote {path}/{{multitask,chat,traces}}.jsonl and report.json  (wall time {time.perf_counter() - started:.0f} s)")
+    if args.teacher.startswith("local/"):
+        print(NOTE)

@@ -1,0 +1,99 @@
+"""The method registry: a name maps to how that method compiles a student, and with what settings.
+
+Every method gets the same ``MethodContext`` (student program, student and teacher LMs, the same
+train/validation split, the same per-example metric, seed and student-call budget) so that the
+comparison differs only in the optimizer. ``settings`` is computed before ``compile`` runs, so a
+method that fails still records what it was asked to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import dspy
+
+from pld.errors import ConfigError
+from pld.metrics import MacroF1
+
+Strategy = Literal["zero-shot", "cot"]
+
+
+class MethodUnavailable(RuntimeError):
+    """A method's optional dependency is missing: reported as ``unavailable``, retried on every run."""
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """What every method compiles with; identical across methods except ``student``'s strategy."""
+
+    student: dspy.Module
+    student_lm: dspy.BaseLM
+    teacher_lm: dspy.BaseLM
+    trainset: Sequence[dspy.Example]
+    valset: Sequence[dspy.Example]
+    metric: MacroF1
+    seed: int
+    budget: int
+
+    @property
+    def train_and_val(self) -> list[dspy.Example]:
+        """For optimizers that take one data set: all the labelled data the others see."""
+        return [*self.trainset, *self.valset]
+
+
+SettingsFn = Callable[[MethodContext], dict[str, Any]]
+CompileFn = Callable[[MethodContext, dict[str, Any]], dspy.Module]
+
+
+def no_settings(ctx: MethodContext) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the comparison.
+
+    Args:
+        name: registry key and row label, e.g. ``"copro"``.
+        description: one line for the report.
+        compile: ``(ctx, settings) -> compiled program``; runs with the student as the default LM.
+        settings: ``ctx -> dict`` of the settings ``compile`` uses (recorded in the results).
+        strategy: the student program the method starts from (``"cot"`` only for chain of thought).
+        requires: importable modules the method needs; missing ones make it ``unavailable``.
+    """
+
+    name: str
+    description: str
+    compile: CompileFn
+    settings: SettingsFn = no_settings
+    strategy: Strategy = "zero-shot"
+    requires: tuple[str, ...] = field(default=())
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add (or replace) a method; custom methods work in the Python API and the CLI alike."""
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    _load_builtins()
+    key = name.strip().lower()
+    if key not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(METHODS)}")
+    return METHODS[key]
+
+
+def method_names() -> list[str]:
+    _load_builtins()
+    return list(METHODS)
+
+
+def _load_builtins() -> None:
+    # Imported for their registrations; kept lazy so the registry module has no optimizer imports.
+    from pld.compare import baselines, peers  # noqa: F401

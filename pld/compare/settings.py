@@ -1,0 +1,47 @@
+"""What ``pld compare`` runs with; the defaults finish in well under 30 minutes on 2 CPU cores."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER
+
+DEFAULT_METHODS: tuple[str, ...] = (
+    "zero-shot", "cot", "few-shot", "bootstrap", "copro", "miprov2", "miprov2-full", "gepa", "simba", "pld",
+)
+
+
+class CompareSettings(BaseModel):
+    """One comparison: task, models, data sizes, methods, seed and the student-call budget.
+
+    Args:
+        task: a task of the suite (``pld.tasks``); ``"custom"`` when the Python API gets its own data.
+        student: model spec of the student every method compiles for.
+        teacher: model spec of the teacher / prompt / reflection model every method may use.
+        methods: registered method names, in row order.
+        n_train, n_val, n_test: label-balanced, seeded samples of the task's splits (None: all).
+        budget: student calls each method's compile may spend, where the optimizer can be capped or
+            sized (see ``pld.compare.peers``).
+        seed: data sampling and every optimizer's seed.
+        student_max_tokens: cap on the student's free-text output (chain-of-thought reasoning).
+        fail_methods: fault injection: these methods raise instead of compiling, to check that one
+            failing method is reported in its row and does not stop the others.
+        retry_failed: run failed methods again instead of reusing their cached failure.
+        data_dir: folder with the task's official files.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    task: str = "stereoset"
+    student: str = DEFAULT_STUDENT
+    teacher: str = DEFAULT_TEACHER
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    n_train: int | None = 8
+    n_val: int | None = 12
+    n_test: int | None = 24
+    budget: int = Field(default=120, ge=1)
+    seed: int = 0
+    student_max_tokens: int | None = None
+    fail_methods: tuple[str, ...] = ()
+    retry_failed: bool = False
+    data_dir: str | None = None

@@ -1,0 +1,112 @@
+"""Token counts of teacher calls from the real prompts, and the k-shot comparison.
+
+Prompts are rebuilt with DSPy's ``ChatAdapter`` exactly as ``dspy.Predict`` sends them. For an
+embedded teacher (``local/...``) they are counted with the teacher's own tokenizer over the chat
+rendering the engine uses, so a count equals the engine's reported prompt tokens. For any other
+teacher, tokens are estimated as characters / 4 (OpenAI's rule of thumb for English text).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import dspy
+
+from pld.distill.records import KShotComparison, TokenCount
+
+CHARS_PER_TOKEN = 4.0
+ESTIMATE = "estimate: characters / 4"
+
+
+@dataclass(frozen=True)
+class TeacherCall:
+    """One teacher request behind the data: which predictor's signature, its inputs and answer."""
+
+    kind: Literal["rationale", "label"]
+    signature: type[dspy.Signature]
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Counts the tokens of a chat prompt and of a completion text."""
+
+    prompt: Callable[[list[dict[str, Any]]], int]
+    text: Callable[[str], int]
+    name: str
+
+
+def tokenizer_for(lm: dspy.BaseLM) -> Tokenizer:
+    """The teacher's own tokenizer when it is an embedded model, else the character estimate."""
+    engine = getattr(lm, "local_engine", None)
+    if engine is None:
+        return Tokenizer(prompt=lambda messages: _estimate("".join(_text(m) for m in messages)),
+                         text=_estimate, name=ESTIMATE)
+    from pld.local.prompting import render_chat
+
+    def tokenize(text: str, *, prompt: bool) -> int:
+        with engine._lock:  # the llama.cpp handle is not thread-safe
+            return len(engine._model().tokenize(text.encode("utf-8"), add_bos=prompt, special=prompt))
+
+    def count_prompt(messages: list[dict[str, Any]]) -> int:
+        system = "".join(_text(m) for m in messages if m["role"] == "system") or None
+        turns = [(m["role"], _text(m)) for m in messages if m["role"] != "system"]
+        return tokenize(render_chat(engine.chat_format, system, turns), prompt=True)
+
+    return Tokenizer(prompt=count_prompt, text=lambda text: tokenize(text, prompt=False), name="teacher")
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content") or ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def _estimate(text: str) -> int:
+    return int(round(len(text) / CHARS_PER_TOKEN))
+
+
+def prompt_messages(call: TeacherCall, demos: Sequence[TeacherCall] = ()) -> list[dict[str, Any]]:
+    """The messages ``dspy.Predict`` sends for ``call``, optionally with ``demos`` as few-shot examples."""
+    return dspy.ChatAdapter().format(call.signature, [{**d.inputs, **d.outputs} for d in demos], dict(call.inputs))
+
+
+def count_calls(calls: Sequence[TeacherCall], tokenizer: Tokenizer) -> TokenCount:
+    """Tokens of the zero-shot prompts and of the answers, as the teacher saw and wrote them."""
+    adapter = dspy.ChatAdapter()
+    prompt = completion = 0
+    for call in calls:
+        prompt += tokenizer.prompt(prompt_messages(call))
+        completion += tokenizer.text(adapter.format_assistant_message_content(call.signature, dict(call.outputs)))
+    return TokenCount(calls=len(calls), prompt_tokens=prompt, completion_tokens=completion)
+
+
+def compare_k_shot(calls: Sequence[TeacherCall], tokenizer: Tokenizer, k: int, seed: int) -> KShotComparison | None:
+    """Zero-shot prompt tokens against a k-shot prompt for the same calls.
+
+    The k demos are a fixed, seeded choice among the calls of the same kind (real teacher
+    answers), as a k-shot prompt would carry the same demos for every example.
+    """
+    if k < 1 or not calls:
+        return None
+    rng = random.Random(seed)
+    zero = few = 0
+    used_k = k
+    for kind in ("rationale", "label"):
+        group = [call for call in calls if call.kind == kind]
+        if not group:
+            continue
+        demos = rng.sample(group, min(k, len(group)))
+        used_k = min(used_k, len(demos))
+        for call in group:
+            zero += tokenizer.prompt(prompt_messages(call))
+            few += tokenizer.prompt(prompt_messages(call, demos))
+    saved = few - zero
+    return KShotComparison(k=used_k, calls=len(calls), zero_shot_prompt_tokens=zero, k_shot_prompt_tokens=few,
+                           saved_tokens=saved, saved_fraction=round(saved / few, 4) if few else 0.0,
+                           tokenizer=tokenizer.name)

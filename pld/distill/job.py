@@ -1,0 +1,61 @@
+"""``distill_data``: fine-tuning data for a task of the suite, as ``pld distill-data`` runs it.
+
+Defaults pick the very examples ``pld compile`` traces (same split, count, seed and sampler) and
+build the teacher the same way, so an export after a compile costs no new teacher calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pld.distill.collect import DistillData, build_distill_data, check_fraction, task_description
+from pld.distill.export import write_distill_data
+from pld.errors import ConfigError
+from pld.jobs import CompileSettings, sample
+from pld.lm import DEFAULT_TEACHER, LMOptions, make_lm
+from pld.tasks import get_task
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    """What ``pld distill-data`` runs with; ``n_examples=None`` takes the whole split."""
+
+    teacher: str = DEFAULT_TEACHER
+    unlabeled: bool = False
+    rationale_fraction: float = 1.0
+    split: str = "train"
+    n_examples: int | None = CompileSettings.n_train
+    seed: int = 0
+    k_shot: int = 5
+    strategy: str = CompileSettings.strategy
+    data_dir: str | None = None
+    progress: bool = True
+
+
+def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
+                 options: LMOptions | None = None) -> tuple[DistillData, Path]:
+    """Export teacher labels and rationales for a task's examples to ``out``; return the data and path."""
+    check_fraction(settings.rationale_fraction)
+    if settings.split not in SPLITS:
+        raise ConfigError(f"unknown split {settings.split!r}; use one of {', '.join(SPLITS)}")
+    if settings.n_examples is not None and settings.n_examples < 1:
+        raise ConfigError(f"number of examples must be at least 1, got {settings.n_examples}")
+    task = get_task(task_name)
+    splits = task.load_splits(settings.data_dir, seed=settings.seed)
+    examples = sample(task, getattr(splits, settings.split), settings.n_examples, settings.seed)
+    teacher_lm = make_lm(settings.teacher, options)
+    data = build_distill_data(
+        examples, teacher_lm,
+        task=task_description(task.make_program(settings.strategy), task.label_field, task.labels),
+        label_field=task.label_field, labels=task.labels, unlabeled=settings.unlabeled,
+        rationale_fraction=settings.rationale_fraction, seed=settings.seed, k_shot=settings.k_shot,
+        progress=settings.progress,
+    )
+    source = {"task": task.name, "split": settings.split, "teacher": settings.teacher, "seed": settings.seed,
+              "n_examples": settings.n_examples, "strategy": settings.strategy}
+    data = DistillData(records=data.records, calls=data.calls, task_description=data.task_description,
+                       report=data.report.model_copy(update={"source": source}))
+    return data, write_distill_data(data, out)
