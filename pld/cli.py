@@ -11,12 +11,12 @@ from pld.errors import PLDError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pld.commands import compile, distill, evaluate, predict, review
+    from pld.commands import compare, compile, distill, evaluate, predict, review
 
     parser = argparse.ArgumentParser(prog="pld", description="Prompt-Level Distillation for DSPy programs.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (compile, evaluate, review, predict, distill):
+    for module in (compile, evaluate, review, predict, distill, compare):
         module.register(commands)
     return parser
 

@@ -22,7 +22,8 @@ def _environment() -> jinja2.Environment:
 
 def render_instructions(base_instructions: str, rules: Sequence[str]) -> str:
     """The instructions a student sees: its own task description, then the numbered rules."""
-    return _environment().get_template("instructions.j2").render(base_instructions=base_instructions, rules=list(rules))
+    template = _environment().get_template("instructions.j2")
+    return template.render(base_instructions=base_instructions, rules=list(rules)).strip()
 
 
 def base_instructions(program: dspy.Module) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Literal
 
 import dspy
@@ -54,8 +55,33 @@ class SelectedRule(Frozen):
     example_keys: tuple[str, ...]
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_IF_CLAUSE = re.compile(r"\b(if|when|whenever)\b(?!-)", re.I)
+_PROMPT_ECHO = re.compile(r"rule for deciding|if-then instruction|naming no specific", re.I)
+MAX_RULE_WORDS = 60
+
+
 def clean_rule(text: str) -> str:
-    """One line, no list numbering or quotes around it."""
-    line = " ".join(text.split())
-    line = line.lstrip("-*•0123456789.) ").strip().strip('"').strip()
-    return line
+    """One sentence, preferably the if-then clause a small teacher buries in its prose."""
+    line = " ".join(text.split()).lstrip("-*•0123456789.) ").strip().strip('"').strip()
+    if not line:
+        return ""
+    sentences = [s for s in _SENTENCE_END.split(line) if not _PROMPT_ECHO.search(s)] or [""]
+    chosen = next((s for s in sentences if _IF_CLAUSE.search(s)), sentences[0])
+    match = _IF_CLAUSE.search(chosen)
+    if match and match.start() > 0 and chosen[: match.start()].rstrip().endswith((":", "that", ",")):
+        chosen = chosen[match.start():]
+    if not chosen:
+        return ""
+    chosen = chosen[0].upper() + chosen[1:]
+    words = chosen.split()
+    return " ".join(words[:MAX_RULE_WORDS]).rstrip(",;:") + ("…" if len(words) > MAX_RULE_WORDS else "")
+
+
+def generalize_rule(rule: str, inputs: dict[str, Any], max_words: int = 4) -> str:
+    """Replace short input values (names, targets) quoted from the example with "the <field>"."""
+    for name, value in inputs.items():
+        text = str(value).strip()
+        if text and len(text.split()) <= max_words and len(text) >= 3:
+            rule = re.sub(rf"\b(the\s+)?{re.escape(text)}\b", f"the {name}", rule, flags=re.I)
+    return rule[:1].upper() + rule[1:]

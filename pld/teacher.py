@@ -21,7 +21,7 @@ class ExplainGoldLabel(dspy.Signature):
     example: str = dspy.InputField(desc="the input to classify")
     label: str = dspy.InputField(desc="the correct label for this input")
     reasoning: str = dspy.OutputField(desc="two or three sentences")
-    rule: str = dspy.OutputField(desc="one general if-then rule, one sentence")
+    rule: str = dspy.OutputField(desc='one sentence of the form "If <general condition>, the answer is <label>."')
 
 
 class PredictAndExplain(dspy.Signature):
@@ -34,7 +34,7 @@ class PredictAndExplain(dspy.Signature):
     example: str = dspy.InputField(desc="the input to classify")
     reasoning: str = dspy.OutputField(desc="two or three sentences")
     label: str = dspy.OutputField(desc="one of the allowed labels")
-    rule: str = dspy.OutputField(desc="one general if-then rule, one sentence")
+    rule: str = dspy.OutputField(desc='one sentence of the form "If <general condition>, the answer is <label>."')
 
 
 class PredictLabel(dspy.Signature):

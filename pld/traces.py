@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
-from pld.rules import Trace, example_key
+from pld.rules import Trace, example_key, generalize_rule
 from pld.teacher import Teacher
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _trace(example: dspy.Example, mode: TraceMode, gold: Any, result: dspy.Predi
         gold_label=None if gold is None else str(gold),
         teacher_label=None if result.label is None else str(result.label),
         rationale=str(result.reasoning or "").strip(),
-        micro_rule=str(result.rule or "").strip(),
+        micro_rule=generalize_rule(str(result.rule or "").strip(), example.inputs()),
     )
 
 

@@ -179,7 +179,8 @@ def _pld_settings(ctx: MethodContext) -> dict[str, Any]:
     return {"optimizer": "pld.PLD", "trace_mode": defaults.trace_mode, "max_candidates": defaults.max_candidates,
             "max_rules": defaults.max_rules, "min_gain": defaults.min_gain,
             "max_repair_rounds": defaults.max_repair_rounds, "max_teacher_calls": defaults.max_teacher_calls,
-            "max_student_calls": ctx.budget, "seed": ctx.seed, "data": "train (traces), val (selection)"}
+            "max_student_calls": ctx.budget, "selection": defaults.selection, "num_threads": 1, "seed": ctx.seed,
+            "data": "train (traces), val (selection)"}
 
 
 def _pld(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
@@ -187,7 +188,7 @@ def _pld(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
                     trace_mode=s["trace_mode"], max_candidates=s["max_candidates"], max_rules=s["max_rules"],
                     min_gain=s["min_gain"], max_repair_rounds=s["max_repair_rounds"],
                     max_teacher_calls=s["max_teacher_calls"], max_student_calls=s["max_student_calls"],
-                    seed=s["seed"], progress=False)
+                    selection=s["selection"], num_threads=s["num_threads"], seed=s["seed"], progress=False)
     return optimizer.compile(ctx.student, trainset=list(ctx.trainset), valset=list(ctx.valset))
 
 

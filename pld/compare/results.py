@@ -81,7 +81,9 @@ class MethodResult(BaseModel):
     test: SplitResult | None = None
     artifact: str | None = None
 
-    def counts_match(self) -> bool | None:
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def engine_counts_match(self) -> bool | None:
         """Whether every engine-side token count equals the callbacks' (None: no embedded engine)."""
         checks = [*(self.compile.engine_check.values() if self.compile else ())]
         checks += [split.engine_check for split in (self.val, self.test) if split and split.engine_check]

@@ -211,9 +211,13 @@ def _reusable(path: Path, key: str, retry_failed: bool) -> MethodResult | None:
 
 
 def _manifest(report: CompareReport) -> dict[str, Any]:
+    metadata = report.lm_kwargs["student"].get("metadata") or {}
+    options = {name: metadata[key] for name, key in (("label_mode", "pld_label_mode"), ("calibrate", "pld_calibrate"))
+               if key in metadata}  # how the embedded student decodes labels; pld.load applies them
     return dict(task=report.task, signature=report.signature, label_field=report.label_field,
                 labels=report.labels, teacher_model=report.teacher_model, student_model=report.student_model,
-                model_digests=report.model_digests, data_fingerprints=report.data_fingerprints)
+                model_digests=report.model_digests, data_fingerprints=report.data_fingerprints,
+                student_options=options)
 
 
 def _save_artifact(path: Path, program: dspy.Module, result: MethodResult, pld_report: Any,

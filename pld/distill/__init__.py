@@ -29,6 +29,7 @@ from pld.distill.records import (
     KShotComparison,
     TokenCount,
     drop_reason,
+    names_other_label,
     restates_label,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "drop_reason",
     "load_distill_dataset",
     "multitask_rows",
+    "names_other_label",
     "prompt_messages",
     "restates_label",
     "task_description",

@@ -140,7 +140,8 @@ def build_distill_data(
         teacher_accuracy=sum(r.teacher_label == r.gold_label for r in judged) / len(judged) if judged else None,
         costs=costs,
     )
-    logger.info("distillation data:\n%s", report.summary())
+    logger.info("distillation data: %d of %d examples kept, %d new teacher calls",
+                report.kept, report.n_examples, costs.new_teacher_calls)
     return DistillData(records=records, calls=calls, task_description=task, report=report)
 
 

@@ -78,6 +78,7 @@ def write_distill_data(data: DistillData, out: str | Path) -> Path:
     }
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private (0700); the data is meant to be shared
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
         if out.exists():

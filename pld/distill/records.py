@@ -60,7 +60,7 @@ def restates_label(rationale: str, labels: Sequence[str], min_content_words: int
     return len(content) < min_content_words
 
 
-_CONCLUSION = re.compile(r"\b(?:label|answer)\s+(?:is|should be|would be|=|:)\s*[\"'`(]*(?P<value>[\w-]+)", re.I)
+_CONCLUSION = re.compile(r"\b(?:label|answer)\s*(?:is|should be|would be|=|:)\s*[\"'`(]*(?P<value>[\w-]+)", re.I)
 
 
 def names_other_label(rationale: str, label: str, labels: Sequence[str]) -> bool:

@@ -1,0 +1,65 @@
+"""``pld compare``: PLD and DSPy's other optimizers on the same data, student, teacher and budget."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.compare.settings import DEFAULT_METHODS, CompareSettings
+from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.tasks import TASKS
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    defaults = CompareSettings()
+    parser = commands.add_parser(
+        "compare", help="compare PLD with DSPy optimizers (quality, compile cost, run-time cost)",
+        description="Run each method on identical splits with the same student and teacher; write results.json, "
+                    "results.md, two PNG plots and one artifact per method to --out. Re-running with the same "
+                    "arguments reuses finished methods (resume).")
+    parser.add_argument("--task", default=defaults.task, help=f"one of: {', '.join(TASKS)}")
+    parser.add_argument("--student", default=DEFAULT_STUDENT)
+    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
+    parser.add_argument("--optimizers", default=",".join(DEFAULT_METHODS),
+                        help=f"comma-separated methods, in row order (default: {','.join(DEFAULT_METHODS)})")
+    parser.add_argument("--budget", type=int, default=defaults.budget,
+                        help="student calls each method's compile may spend, where the optimizer can be capped or sized")
+    parser.add_argument("--train", type=int, default=defaults.n_train, help="training examples")
+    parser.add_argument("--val", type=int, default=defaults.n_val, help="validation examples")
+    parser.add_argument("--test", type=int, default=defaults.n_test, help="test examples")
+    parser.add_argument("--student-max-tokens", type=int, default=None,
+                        help="cap on the student's free-text output, i.e. chain-of-thought reasoning")
+    parser.add_argument("--out", default=None, help="output folder (default: comparisons/<task>-<student>)")
+    parser.add_argument("--fail-method", action="append", default=[], metavar="NAME",
+                        help="fault injection: NAME (one of --optimizers) raises instead of compiling, to check that "
+                             "a failing method is reported in its row and the others complete; repeatable")
+    parser.add_argument("--retry-failed", action="store_true", help="run failed methods again instead of reusing them")
+    add_model_args(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from pld.compare import compare
+    from pld.compare.report import render_markdown
+
+    methods = tuple(name.strip() for name in args.optimizers.split(",") if name.strip())
+    settings = CompareSettings(
+        task=args.task, student=args.student, teacher=args.teacher, methods=methods, n_train=args.train,
+        n_val=args.val, n_test=args.test, budget=args.budget, seed=args.seed,
+        student_max_tokens=args.student_max_tokens, fail_methods=tuple(args.fail_method),
+        retry_failed=args.retry_failed, data_dir=args.data_dir,
+    )
+    out = args.out or os.path.join("comparisons", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")
+    started = time.perf_counter()
+    report = compare(settings, out, lm_options(args))
+    print(render_markdown(report))
+    unfinished = [r.method for r in report.methods if r.status != "ok"]
+    print(f"results: {out}/results.md, {out}/results.json, plots and one artifact per method in {out}/")
+    print(f"{len(report.methods) - len(unfinished)} of {len(report.methods)} methods finished"
+          + (f"; not finished: {', '.join(unfinished)}" if unfinished else "")
+          + (f"; reused from {out}: {', '.join(report.reused)}" if report.reused else "")
+          + f" (wall time {time.perf_counter() - started:.0f} s)")
+    if args.student.startswith("local/") or args.teacher.startswith("local/"):
+        print(NOTE)

@@ -1,0 +1,39 @@
+"""``compare``: the comparison on a task of the suite, with models named by spec (what the CLI runs)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from pld.compare.results import CompareReport
+from pld.compare.runner import run_comparison
+from pld.compare.settings import CompareSettings
+from pld.jobs import sample
+from pld.lm import LMOptions, make_lm
+from pld.metrics import macro_f1
+from pld.tasks import Splits, get_task
+
+
+def compare(settings: CompareSettings, out: str | Path, options: LMOptions | None = None) -> CompareReport:
+    """Load the task's seeded splits, build the two LMs, and compare ``settings.methods``.
+
+    Teacher and student are separate LM objects even when they name the same model (the embedded
+    backend then shares one loaded model), so every call is counted under one role.
+    """
+    task = get_task(settings.task)
+    options = options or LMOptions()
+    full = task.load_splits(settings.data_dir, seed=settings.seed)
+    splits = Splits(
+        train=sample(task, full.train, settings.n_train, settings.seed),
+        val=sample(task, full.val, settings.n_val, settings.seed),
+        test=sample(task, full.test, settings.n_test, settings.seed),
+    )
+    student_options = options
+    if settings.student_max_tokens is not None:
+        student_options = dataclasses.replace(options, max_tokens=settings.student_max_tokens)
+    teacher_lm = make_lm(settings.teacher, options)
+    student_lm = make_lm(settings.student, student_options)
+    return run_comparison(
+        settings.model_copy(update={"task": task.name}), splits=splits, make_program=task.make_program,
+        student_lm=student_lm, teacher_lm=teacher_lm, metric=macro_f1(task.label_field, task.labels), out=out,
+    )
