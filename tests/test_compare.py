@@ -1,0 +1,279 @@
+"""``pld compare`` on deterministic LMs: rows, failure isolation, counts, resume, outputs, peers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import dspy
+import pytest
+from dspy.lm15 import Message, Response, TextPart, Usage
+
+from pld.artifact import read_manifest
+from pld.compare import (
+    CompareReport,
+    CompareSettings,
+    Method,
+    MethodContext,
+    run_comparison,
+)
+from pld.compare.peers import copro_depth, mipro_trials, simba_steps
+from pld.errors import ConfigError
+from pld.local.prompting import OutputField, parse_output_fields
+from pld.metrics import macro_f1
+from pld.programs import Classifier
+from pld.tasks import Splits
+from tests.fakes import (
+    RULE_ALL_POS,
+    RULE_SPECIAL_NEG,
+    ToySignature,
+    field_value,
+    rule_following_student,
+    rule_writing_teacher,
+    toy_examples,
+)
+
+METRIC = macro_f1("label", ["pos", "neg"])
+GOOD_INSTRUCTION = f"{RULE_SPECIAL_NEG} {RULE_ALL_POS}"  # makes the toy student right on every item
+
+
+class CountingEngine:
+    """A DSPy engine that answers the adapter's declared output fields, in ChatAdapter or JSON form.
+
+    Copies of an LM (``lm.copy``, deep copies of programs) share the engine, so ``requests`` and
+    ``prompt_tokens_total`` count every request that reached this "model".
+    """
+
+    def __init__(self, respond, *, noisy: bool = False):
+        self.respond = respond
+        self.noisy = noisy  # at temperature > 0, every third answer is the gold label (SIMBA samples)
+        self.requests: list[tuple[str, str]] = []
+        self.prompt_tokens_total = 0
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def complete(self, request):
+        system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system or ())
+        user = request.messages[-1].text or ""
+        self.requests.append((system, user))
+        values = self.respond(system, user, parse_output_fields(system) or [])
+        if self.noisy and request.config.temperature and len(self.requests) % 3 == 1:
+            values["label"] = "neg" if "special" in field_value(user, "text") else "pos"
+        if "Outputs will be a JSON object" in system:
+            text = json.dumps(values)
+        else:
+            text = "".join(f"[[ ## {k} ## ]]\n{v if isinstance(v, str) else json.dumps(v)}\n\n" for k, v in values.items())
+            text += "[[ ## completed ## ]]"
+        tokens = len(system.split()) + sum(len((m.text or "").split()) for m in request.messages)
+        self.prompt_tokens_total += tokens
+        return Response(id=None, model=request.model, message=Message.assistant([TextPart(text)]),
+                        finish_reason="stop", usage=Usage(input_tokens=tokens, output_tokens=len(text.split())))
+
+    def stream(self, request):  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def student_answers(system: str, user: str, fields: list[OutputField]) -> dict:
+    values = {f.name: "The item decides it." for f in fields if f.name != "label"}
+    values.update(rule_following_student(system, user))
+    return values
+
+
+def teacher_answers(system: str, user: str, fields: list[OutputField]) -> dict:
+    """PLD's teacher prompts go to the fakes' rule writer; other peers get a correct label, the
+    instruction that fixes the student, or advice for the ``predict`` module."""
+    names = [f.name for f in fields]
+    if {"rule", "merged_rule", "revised_rules"} & set(names):
+        return rule_writing_teacher(system, user)
+    values: dict = {}
+    for field in fields:
+        if field.choices:
+            values[field.name] = "neg" if "special" in field_value(user, "text") else "pos"
+        elif field.type_text.startswith("dict"):
+            values[field.name] = {"predict": GOOD_INSTRUCTION}
+        elif field.type_text.startswith("list"):
+            values[field.name] = [GOOD_INSTRUCTION]
+        else:
+            values[field.name] = GOOD_INSTRUCTION
+    return values
+
+
+def make_lms():
+    engines = CountingEngine(student_answers, noisy=True), CountingEngine(teacher_answers)
+    lms = []
+    for name, engine in zip(("student", "teacher"), engines):
+        lm = dspy.LM(f"test/{name}", engine=engine, cache=False)
+        lm.local_engine = engine  # lets the runner cross-check callback counts against the engine
+        lms.append(lm)
+    return lms, engines
+
+
+SPLITS = Splits(train=toy_examples(4, 4), val=toy_examples(4, 4, start=100), test=toy_examples(4, 4, start=200))
+
+
+def make_program(strategy: str) -> dspy.Module:
+    return Classifier(ToySignature, strategy)
+
+
+def _run(tmp_path: Path, methods, **overrides) -> tuple[CompareReport, tuple[CountingEngine, CountingEngine]]:
+    (student, teacher), engines = make_lms()
+    settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=40,
+                               methods=tuple(m if isinstance(m, str) else m.name for m in methods), **overrides)
+    report = run_comparison(settings, splits=SPLITS, make_program=make_program, student_lm=student,
+                            teacher_lm=teacher, metric=METRIC, out=tmp_path, methods=methods)
+    return report, engines
+
+
+def _broken(ctx: MethodContext, settings: dict) -> dspy.Module:
+    with dspy.context(lm=ctx.student_lm):
+        dspy.Predict(ToySignature)(text="item 0")  # one call, then the optimizer "crashes"
+    raise RuntimeError("optimizer exploded on a small student")
+
+
+BROKEN = Method("broken", "raises after one student call", _broken)
+
+
+def _row(report: CompareReport, name: str):
+    return next(r for r in report.methods if r.method == name)
+
+
+def test_rows_failure_isolation_counts_and_outputs(tmp_path):
+    report, (student_engine, teacher_engine) = _run(tmp_path, ["zero-shot", BROKEN, "few-shot", "pld"])
+
+    assert [r.method for r in report.methods] == ["zero-shot", "broken", "few-shot", "pld"]
+    broken = _row(report, "broken")
+    assert broken.status == "failed" and "optimizer exploded" in broken.error
+    assert broken.compile.student.calls == 1  # what it spent before failing is still counted
+    assert (tmp_path / "broken" / "error.txt").read_text().count("RuntimeError") >= 1
+    assert all(_row(report, name).status == "ok" for name in ("zero-shot", "few-shot", "pld"))
+
+    # Every student/teacher request that reached an engine is in exactly one row's counts.
+    student_calls = sum(r.compile.student.calls + (r.val.calls + r.test.calls if r.val else 0) for r in report.methods)
+    teacher_calls = sum(r.compile.teacher.calls for r in report.methods)
+    assert student_calls == len(student_engine.requests)
+    assert teacher_calls == len(teacher_engine.requests) > 0
+    assert all(r.engine_counts_match for r in report.methods)
+    zero, pld = _row(report, "zero-shot"), _row(report, "pld")
+    assert zero.compile.student.calls == zero.compile.teacher.calls == 0
+    assert zero.val.calls == len(SPLITS.val) and zero.test.calls == len(SPLITS.test)
+    assert pld.compile.student.calls <= 40  # the budget caps PLD's student calls
+    assert pld.test.scores.macro_f1 > zero.test.scores.macro_f1
+    assert zero.test.prompt_tokens_per_query == zero.test.input_tokens / len(SPLITS.test)
+
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert CompareReport.model_validate(data).methods[1].status == "failed"
+    assert data["methods"][0]["settings"] == {} and data["settings"]["seed"] == 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| broken | **failed** |" in table and "| pld | ok |" in table
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "quality_vs_runtime.png").stat().st_size > 1000
+        assert (tmp_path / "quality_vs_compile_cost.png").stat().st_size > 1000
+    few_shot = read_manifest(tmp_path / "few-shot" / "artifact")  # checksums verified
+    assert few_shot.final_val_macro_f1 == _row(report, "few-shot").val.scores.macro_f1
+    reloaded = make_program("zero-shot")
+    reloaded.load(str(tmp_path / "few-shot" / "artifact" / "program.json"))
+    assert len(reloaded.predict.demos) == 5
+    assert read_manifest(tmp_path / "pld" / "artifact").rules  # PLD's rules travel in its manifest
+
+
+def test_resume_reuses_results_without_new_calls(tmp_path):
+    first, _ = _run(tmp_path, ["zero-shot", BROKEN, "pld"])
+    table = (tmp_path / "results.md").read_bytes()
+
+    second, (student_engine, teacher_engine) = _run(tmp_path, ["zero-shot", BROKEN, "pld"])
+    assert student_engine.requests == [] and teacher_engine.requests == []
+    assert second.reused == ["zero-shot", "broken", "pld"]
+    assert (tmp_path / "results.md").read_bytes() == table
+    assert [r.model_dump() for r in second.methods] == [r.model_dump() for r in first.methods]
+
+    third, (student_engine, _) = _run(tmp_path, ["zero-shot", BROKEN, "pld"], retry_failed=True)
+    assert third.reused == ["zero-shot", "pld"] and len(student_engine.requests) == 1
+
+
+def test_changed_settings_invalidate_only_the_methods_they_touch(tmp_path):
+    _run(tmp_path, ["zero-shot", "pld"])
+    (student, teacher), _ = make_lms()
+    settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=30,
+                               methods=("zero-shot", "pld"))
+    report = run_comparison(settings, splits=SPLITS, make_program=make_program, student_lm=student,
+                            teacher_lm=teacher, metric=METRIC, out=tmp_path)
+    assert report.reused == ["zero-shot"]  # zero-shot does not depend on the budget; PLD does
+
+
+def test_fail_method_injects_a_failure_and_the_rest_complete(tmp_path):
+    report, (student_engine, _) = _run(tmp_path, ["zero-shot", "few-shot"], fail_methods=("zero-shot",))
+    zero = _row(report, "zero-shot")
+    assert zero.status == "failed" and zero.error.startswith("InjectedFailure: injected failure")
+    assert zero.compile.student.calls == 0 and zero.val is None
+    assert _row(report, "few-shot").status == "ok"
+    assert len(student_engine.requests) == len(SPLITS.val) + len(SPLITS.test)
+    with pytest.raises(ConfigError, match="not among the methods"):
+        _run(tmp_path, ["zero-shot"], fail_methods=("simba",))
+    with pytest.raises(ConfigError, match="unknown method"):
+        _run(tmp_path, ["zero-shot", "no-such-optimizer"])
+
+
+def test_missing_dependency_is_unavailable_and_tried_again(tmp_path):
+    needy = Method("needy", "needs a module that is not installed", lambda ctx, s: ctx.student,
+                   requires=("pld_no_such_module",))
+    report, _ = _run(tmp_path, [needy, "zero-shot"])
+    assert _row(report, "needy").status == "unavailable" and "pld_no_such_module" in _row(report, "needy").error
+    again, _ = _run(tmp_path, [needy, "zero-shot"])
+    assert again.reused == ["zero-shot"]
+
+
+@pytest.mark.parametrize("name", ["cot", "bootstrap", "copro", "gepa", "simba", "miprov2"])
+def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
+    if name == "miprov2" and importlib.util.find_spec("optuna") is None:
+        report, _ = _run(tmp_path, [name])
+        assert report.methods[0].status == "unavailable" and "optuna" in report.methods[0].error
+        return
+    report, (student_engine, teacher_engine) = _run(tmp_path, [name])
+    row = report.methods[0]
+    assert row.status == "ok", row.error
+    assert row.compile.student.calls + row.val.calls + row.test.calls == len(student_engine.requests)
+    assert row.engine_counts_match
+    if name == "copro":  # asks for several completions per call: one callback, several requests
+        assert 0 < row.compile.teacher.calls < len(teacher_engine.requests)
+    else:
+        assert row.compile.teacher.calls == len(teacher_engine.requests)
+    if name in ("copro", "gepa", "simba"):  # the teacher's instruction or advice fixes the student
+        assert row.val.scores.macro_f1 == 1.0
+    if name == "bootstrap":
+        assert row.compile.teacher.calls > 0 and row.compile.student.calls == 0
+
+
+def test_budget_sizes_each_optimizer_within_it():
+    assert copro_depth(120, 3, 20) == 2 and copro_depth(10, 3, 20) == 1
+    for budget in (30, 60, 120, 500):
+        trials = mipro_trials(budget, 12, 8, 2)
+        assert trials == 1 or 8 * trials + 12 * (trials // 2 + 1) <= budget
+        steps = simba_steps(budget, 4, 3, 20)
+        assert steps == 1 or steps * 28 + min(4, steps + 1) * 20 <= budget
+    assert mipro_trials(120, 12, 8, 2) == 7 and simba_steps(120, 4, 3, 20) == 2
+
+
+def test_cli_registers_compare():
+    from pld.cli import build_parser
+
+    args = build_parser().parse_args(["compare", "--optimizers", "zero-shot,pld", "--fail-method", "pld",
+                                      "--budget", "50", "--student-max-tokens", "32"])
+    assert args.optimizers == "zero-shot,pld" and args.fail_method == ["pld"] and args.budget == 50
+    assert args.func.__module__ == "pld.commands.compare"
+
+
+@pytest.mark.model
+def test_real_models_counts_match_the_engine(tmp_path, data_dir):
+    from pld.compare import compare
+
+    settings = CompareSettings(task="stereoset", methods=("zero-shot", "few-shot", "bootstrap"), n_train=6,
+                               n_val=3, n_test=3, budget=10, data_dir=str(data_dir))
+    report = compare(settings, tmp_path)
+    assert [r.status for r in report.methods] == ["ok", "ok", "ok"]
+    assert all(r.engine_counts_match for r in report.methods)
+    assert (tmp_path / "results.md").is_file()
