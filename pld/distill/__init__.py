@@ -11,7 +11,15 @@ from pld.distill.collect import (
     choose_rationale_examples,
     task_description,
 )
-from pld.distill.costs import TeacherCall, Tokenizer, compare_k_shot, count_calls, prompt_messages, tokenizer_for
+from pld.distill.costs import (
+    CompletionLog,
+    TeacherCall,
+    Tokenizer,
+    compare_k_shot,
+    count_calls,
+    prompt_messages,
+    tokenizer_for,
+)
 from pld.distill.export import (
     LAYOUT_FILES,
     Layout,
@@ -35,6 +43,7 @@ from pld.distill.records import (
 
 __all__ = [
     "DROP_REASONS",
+    "CompletionLog",
     "LAYOUT_FILES",
     "DistillCosts",
     "DistillData",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import dspy
 from tqdm.auto import tqdm
 
-from pld.distill.costs import TeacherCall, compare_k_shot, count_calls, tokenizer_for
+from pld.distill.costs import CompletionLog, TeacherCall, compare_k_shot, count_calls, tokenizer_for
 from pld.distill.records import DROP_REASONS, DistillCosts, DistillRecord, DistillReport, TokenCount, drop_reason
 from pld.errors import ConfigError
 from pld.render import base_instructions
@@ -97,11 +97,13 @@ def build_distill_data(
     counter = UsageCounter()
     saved_callbacks = list(teacher_lm.callbacks)
     counter.watch(teacher_lm, "teacher")
+    completions = CompletionLog()
+    teacher_lm.callbacks.append(completions)
     try:
-        counter.phase = "rationales"
+        counter.phase = completions.phase = "rationales"
         traces = collect_traces(teacher, teacher_lm, [ex for i, ex in enumerate(examples) if i in chosen],
                                 task=task, label_field=label_field, mode=mode, progress=progress)
-        counter.phase = "labels"
+        counter.phase = completions.phase = "labels"
         label_only = {}
         if unlabeled:
             skipped = [ex for i, ex in enumerate(examples) if i not in chosen]
@@ -128,7 +130,7 @@ def build_distill_data(
                                          {"label": label}))
         records.append(record.model_copy(update={"drop_reason": drop_reason(record, labels)}))
 
-    costs = _costs(counter, calls, teacher_lm, len(examples), len(examples) - len(chosen), k_shot, seed)
+    costs = _costs(counter, completions, calls, teacher_lm, len(examples), len(examples) - len(chosen), k_shot, seed)
     dropped = {reason: sum(r.drop_reason == reason for r in records) for reason in DROP_REASONS}
     judged = [r for r in records if unlabeled and r.gold_label is not None and r.teacher_label is not None]
     report = DistillReport(
@@ -179,14 +181,14 @@ def _rationale_call(teacher: Teacher, mode: TraceMode, task: str, text: str, tra
                        {"reasoning": trace.rationale, "label": str(trace.teacher_label), "rule": trace.micro_rule})
 
 
-def _costs(counter: UsageCounter, calls: list[TeacherCall], teacher_lm: dspy.BaseLM, n_examples: int,
-           skipped: int, k_shot: int, seed: int) -> DistillCosts:
+def _costs(counter: UsageCounter, completions: CompletionLog, calls: list[TeacherCall], teacher_lm: dspy.BaseLM,
+           n_examples: int, skipped: int, k_shot: int, seed: int) -> DistillCosts:
     records = [record for record in counter.records if record.role == "teacher"]
     hits = sum(_cache_hit(record) for record in records)
     new = [record for record in records if not _cache_hit(record)]
     tokenizer = tokenizer_for(teacher_lm)
-    rationale = count_calls([c for c in calls if c.kind == "rationale"], tokenizer)
-    label = count_calls([c for c in calls if c.kind == "label"], tokenizer)
+    rationale = count_calls([c for c in calls if c.kind == "rationale"], completions.texts["rationales"], tokenizer)
+    label = count_calls([c for c in calls if c.kind == "label"], completions.texts["labels"], tokenizer)
     data = TokenCount(calls=rationale.calls + label.calls,
                       prompt_tokens=rationale.prompt_tokens + label.prompt_tokens,
                       completion_tokens=rationale.completion_tokens + label.completion_tokens)

@@ -1,19 +1,22 @@
-"""Token counts of teacher calls from the real prompts, and the k-shot comparison.
+"""Token counts of teacher calls from the real prompts and answers, and the k-shot comparison.
 
 Prompts are rebuilt with DSPy's ``ChatAdapter`` exactly as ``dspy.Predict`` sends them. For an
 embedded teacher (``local/...``) they are counted with the teacher's own tokenizer over the chat
 rendering the engine uses, so a count equals the engine's reported prompt tokens. For any other
 teacher, tokens are estimated as characters / 4 (OpenAI's rule of thumb for English text).
+Answers are the raw completions DSPy hands its callbacks, which cache hits include.
 """
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import dspy
+from dspy.utils.callback import BaseCallback
 
 from pld.distill.records import KShotComparison, TokenCount
 
@@ -76,14 +79,23 @@ def prompt_messages(call: TeacherCall, demos: Sequence[TeacherCall] = ()) -> lis
     return dspy.ChatAdapter().format(call.signature, [{**d.inputs, **d.outputs} for d in demos], dict(call.inputs))
 
 
-def count_calls(calls: Sequence[TeacherCall], tokenizer: Tokenizer) -> TokenCount:
-    """Tokens of the zero-shot prompts and of the answers, as the teacher saw and wrote them."""
-    adapter = dspy.ChatAdapter()
-    prompt = completion = 0
-    for call in calls:
-        prompt += tokenizer.prompt(prompt_messages(call))
-        completion += tokenizer.text(adapter.format_assistant_message_content(call.signature, dict(call.outputs)))
-    return TokenCount(calls=len(calls), prompt_tokens=prompt, completion_tokens=completion)
+class CompletionLog(BaseCallback):
+    """The teacher's raw answers, cache hits included, under the phase that asked for them."""
+
+    def __init__(self) -> None:
+        self.phase = "setup"
+        self.texts: dict[str, list[str]] = defaultdict(list)
+
+    def on_lm_end(self, call_id: str, outputs: Any, exception: BaseException | None = None) -> None:
+        for output in outputs or []:
+            text = output.get("text") if isinstance(output, dict) else output
+            self.texts[self.phase].append(str(text or ""))
+
+
+def count_calls(calls: Sequence[TeacherCall], completions: Sequence[str], tokenizer: Tokenizer) -> TokenCount:
+    """Tokens of the zero-shot prompts of ``calls`` and of the teacher's raw ``completions``."""
+    return TokenCount(calls=len(calls), prompt_tokens=sum(tokenizer.prompt(prompt_messages(call)) for call in calls),
+                      completion_tokens=sum(tokenizer.text(text) for text in completions))
 
 
 def compare_k_shot(calls: Sequence[TeacherCall], tokenizer: Tokenizer, k: int, seed: int) -> KShotComparison | None:
