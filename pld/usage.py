@@ -73,12 +73,19 @@ class _RoleCallback(BaseCallback):
             CallRecord(
                 role=self.role,
                 phase=self.counter.phase,
-                cache_hit=bool(getattr(response, "cache_hit", False)),
+                cache_hit=_is_cache_hit(entry, response),
                 input_tokens=int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
                 output_tokens=int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
                 seconds=time.perf_counter() - started,
             )
         )
+
+
+def _is_cache_hit(entry: dict | None, response: Any) -> bool:
+    """DSPy flags provider responses; for custom engines a replayed answer has its usage cleared."""
+    if getattr(response, "cache_hit", False):
+        return True
+    return entry is not None and entry.get("usage") == {}
 
 
 def _history_entry(instance: Any, outputs: Any) -> dict | None:

@@ -157,3 +157,17 @@ def test_bad_inputs_give_clear_errors():
         optimizer.compile(dspy.Predict(ToySignature), trainset=unlabeled)
     with pytest.raises(ValueError, match="with_inputs"):
         optimizer.compile(dspy.Predict(ToySignature), trainset=[dspy.Example(text="x", label="pos")] * 4)
+
+
+def test_cache_hits_are_counted_as_such():
+    from tests.fakes import FunctionEngine
+    from pld.usage import UsageCounter
+
+    lm = dspy.LM("test/cached", engine=FunctionEngine(lambda s, u: {"label": "pos"}), cache=True)
+    counter = UsageCounter()
+    counter.watch(lm, "student")
+    lm("the same prompt")
+    lm("the same prompt")
+    totals = counter.totals()
+    assert (totals.calls, totals.cache_hits) == (2, 1)
+    assert totals.input_tokens > 0

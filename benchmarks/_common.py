@@ -1,0 +1,30 @@
+"""Shared set-up for the benchmark scripts: data, the committed artifact, fresh uncached LMs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACT = ROOT / "artifacts" / "stereoset-gemma3-270m"
+DATA_DIR = Path(os.environ.get("PLD_DATA_DIR", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def save_result(name: str, payload: dict) -> None:
+    """Write the numbers a benchmark printed, for the results page."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"saved {RESULTS / name}.json", file=sys.stderr)
+
+
+def artifact_rules() -> list[str]:
+    return [rule["text"] for rule in json.loads((ARTIFACT / "manifest.json").read_text())["rules"]]
+
+
+def artifact_candidates() -> list[str]:
+    return [c["text"] for c in json.loads((ARTIFACT / "report.json").read_text())["candidate_rules"]]

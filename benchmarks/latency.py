@@ -1,0 +1,63 @@
+"""Per-query latency of one student: zero-shot vs compiled PLD vs chain of thought, and label
+scoring vs grammar-constrained generation on the same prompts (same labels?).
+
+Goals (issue): PLD <= 1.3x zero-shot; CoT >= 5x PLD; scoring faster than grammar, same labels.
+Run: python benchmarks/latency.py [--n 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from _common import DATA_DIR, artifact_rules, save_result
+
+from pld.evaluate import run_program
+from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
+from pld.render import base_instructions, with_rules
+from pld.tasks import balanced_sample, get_task
+
+
+def timed(program, examples, lm):
+    predictions, latencies = run_program(program, examples, lm)
+    labels = [None if p is None else p.get("label") for p in predictions]
+    return labels, statistics.fmean(latencies), sorted(latencies)[int(0.95 * (len(latencies) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20)
+    args = parser.parse_args()
+    task = get_task("stereoset")
+    examples = balanced_sample(task.load_splits(DATA_DIR).test, args.n, "label", seed=1)
+    scoring = make_lm(DEFAULT_STUDENT, LMOptions(cache=False, label_mode="score"))
+    grammar = make_lm(DEFAULT_STUDENT, LMOptions(cache=False, label_mode="grammar"))
+    zero_shot = task.make_program()
+    pld_program = with_rules(zero_shot, base_instructions(zero_shot), artifact_rules())
+    cot = task.make_program("cot")
+
+    run_program(zero_shot, examples[:2], scoring)  # load the model before timing
+    rows = {}
+    for name, program, lm in [("zero-shot (scoring)", zero_shot, scoring), ("PLD (scoring)", pld_program, scoring),
+                              ("PLD (grammar)", pld_program, grammar), ("CoT (reasoning + label)", cot, scoring)]:
+        labels, mean, p95 = timed(program, examples, lm)
+        rows[name] = {"mean_s": mean, "p95_s": p95, "labels": labels}
+        print(f"{name:22s} mean {mean:.3f} s  p95 {p95:.3f} s")
+    zs, pld, pld_g, cot_ = (rows[k]["mean_s"] for k in rows)
+    agree = sum(a == b for a, b in zip(rows["PLD (scoring)"]["labels"], rows["PLD (grammar)"]["labels"]))
+    summary = {
+        "n": len(examples),
+        "pld_over_zero_shot": pld / zs,
+        "cot_over_pld": cot_ / pld,
+        "grammar_over_scoring": pld_g / pld,
+        "scoring_grammar_same_label": f"{agree}/{len(examples)}",
+        "rows": {k: {"mean_s": round(v["mean_s"], 4), "p95_s": round(v["p95_s"], 4)} for k, v in rows.items()},
+    }
+    print(f"PLD / zero-shot latency: {summary['pld_over_zero_shot']:.2f}x (goal <= 1.3)")
+    print(f"CoT / PLD latency:       {summary['cot_over_pld']:.2f}x (goal >= 5)")
+    print(f"grammar / scoring:       {summary['grammar_over_scoring']:.2f}x; same label on {agree}/{len(examples)}")
+    save_result("latency", summary)
+
+
+if __name__ == "__main__":
+    main()
