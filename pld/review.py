@@ -42,23 +42,24 @@ def _gain(value: float | None) -> str:
 
 
 def diff_rules(before: list[str], after: list[str]) -> list[str]:
-    """Lines describing added, removed, reworded and reordered rules."""
+    """Lines describing reworded, removed, added and reordered rules (order among matched rules)."""
     lines: list[str] = []
-    removed = [r for r in before if r not in after]
-    added = [r for r in after if r not in before]
-    for old in list(removed):
-        match = max(added, key=lambda new: difflib.SequenceMatcher(None, old, new).ratio(), default=None)
-        if match is not None and difflib.SequenceMatcher(None, old, match).ratio() >= 0.6:
-            lines.append(f"~ reworded (#{before.index(old) + 1} -> #{after.index(match) + 1}): {old!r} -> {match!r}")
-            removed.remove(old)
-            added.remove(match)
-    lines += [f"- removed (#{before.index(r) + 1}): {r}" for r in removed]
-    lines += [f"+ added (#{after.index(r) + 1}): {r}" for r in added]
-    common_before = [r for r in before if r in after]
-    common_after = [r for r in after if r in before]
-    if common_before != common_after:
-        lines += [f"↕ reordered: #{before.index(r) + 1} -> #{after.index(r) + 1}: {r}"
-                  for r in common_after if before.index(r) != after.index(r)]
+    matches = {before.index(r): after.index(r) for r in before if r in after}  # old index -> new index
+    removed = [i for i in range(len(before)) if i not in matches]
+    added = [j for j in range(len(after)) if j not in matches.values()]
+    for i in list(removed):
+        ratio, j = max(((difflib.SequenceMatcher(None, before[i], after[j]).ratio(), j) for j in added), default=(0, None))
+        if j is not None and ratio >= 0.6:
+            lines.append(f"~ reworded (#{i + 1} -> #{j + 1}): {before[i]!r} -> {after[j]!r}")
+            matches[i] = j
+            removed.remove(i)
+            added.remove(j)
+    lines += [f"- removed (#{i + 1}): {before[i]}" for i in removed]
+    lines += [f"+ added (#{j + 1}): {after[j]}" for j in added]
+    old_rank = {i: rank for rank, i in enumerate(sorted(matches))}
+    new_rank = {i: rank for rank, i in enumerate(sorted(matches, key=matches.get))}
+    lines += [f"↕ reordered: #{i + 1} -> #{matches[i] + 1}: {after[matches[i]]}"
+              for i in sorted(matches) if old_rank[i] != new_rank[i]]
     return lines or ["no differences in the rules"]
 
 
