@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import dspy
-import numpy as np
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.errors import BackendError
+from pld.local.labels import LabelScorer, common_prefix
 from pld.local.models import resolve_model_path, sha256_file
 from pld.local.prompting import (
     COMPLETED_MARKER,
@@ -56,10 +56,10 @@ class LlamaCppEngine:
         self.model_path = Path(model_path)
         self.chat_format = chat_format
         self.label_paths: Counter[str] = Counter()  # which decoding path answered each label field
-        self._content_free: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self._llama: Any = None
+        self._labels: LabelScorer | None = None
         self._lock = threading.Lock()
         self.prompt_tokens_total = 0  # tokens in every prompt sent
         self.prompt_tokens_evaluated = 0  # tokens actually run through the model (cache misses)
@@ -81,6 +81,7 @@ class LlamaCppEngine:
                 logits_all=False,
                 verbose=False,
             )
+            self._labels = LabelScorer(self._llama)
         return self._llama
 
     # -- engine contract -------------------------------------------------------------------
@@ -98,7 +99,7 @@ class LlamaCppEngine:
                 raise dspy.lm15.ContextLengthError(
                     f"prompt of {len(prompt_ids)} tokens does not fit the {self.n_ctx}-token context of {self.model_path.name}"
                 )
-            cached = self._common_prefix(llama, prompt_ids)
+            cached = common_prefix(llama, prompt_ids)
             fields = parse_output_fields(system)
             if config.response_format is not None and config.response_format.get("type") == "json_schema":
                 text = self._generate(prompt, config, grammar=_json_grammar(json.dumps(config.response_format["schema"])))
@@ -131,16 +132,6 @@ class LlamaCppEngine:
         pass
 
     # -- decoding --------------------------------------------------------------------------
-    @staticmethod
-    def _common_prefix(llama: Any, prompt_ids: list[int]) -> int:
-        previous = list(llama.input_ids[: llama.n_tokens])
-        count = 0
-        for old, new in zip(previous, prompt_ids):
-            if old != new:
-                break
-            count += 1
-        return count
-
     def _structured(
         self, prompt: str, fields: list[OutputField], config: Any, label_mode: str, calibration: str | None = None
     ) -> str:
@@ -154,7 +145,7 @@ class LlamaCppEngine:
             output += field_header(field.name)
             if field.choices and label_mode == "score" and not config.temperature:
                 content_free_prompt = calibration + output if calibration and position == 0 else None
-                value = self._score_choices(prompt + output, field.choices, content_free_prompt)
+                value = self._labels.choose(prompt + output, field.choices, content_free_prompt)
                 self.label_paths["score"] += 1
             elif field.choices:
                 value = self._generate(prompt + output, config, grammar=_choice_grammar(field.choices), max_tokens=64)
@@ -165,72 +156,6 @@ class LlamaCppEngine:
                 )
             output += value.strip() + "\n\n"
         return output + COMPLETED_MARKER
-
-    def _score_choices(self, prompt: str, choices: tuple[str, ...], content_free_prompt: str | None = None) -> str:
-        """The choice greedy grammar-constrained decoding would pick, from one pass over the prompt.
-
-        A grammar admits as first token any vocabulary token that spells a prefix of a choice; at
-        temperature 0 it takes the highest-logit one, which settles the choice when that token
-        belongs to one choice only. Scoring takes the same maximum without generating. When the
-        winning token is shared by several choices, those are ranked by the summed log-probability
-        of their own tokens (one extra step per token). With ``content_free_prompt`` (contextual
-        calibration, Zhao et al. 2021) each choice's probability is divided by its probability
-        for a content-free input before the maximum is taken.
-        """
-        llama = self._model()
-        prompt_ids = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        owners = _prefix_tokens(llama, choices)
-        if content_free_prompt is not None:
-            baseline = self._choice_probabilities(llama, content_free_prompt, choices, owners)
-            probabilities = self._choice_probabilities(llama, prompt, choices, owners)
-            return choices[int(np.argmax(probabilities / np.maximum(baseline, 1e-12)))]
-        logits = self._eval_prefix_shared(llama, prompt_ids)
-        best = max(owners, key=lambda token: logits[token])
-        tied = sorted(owners[best])
-        if len(tied) == 1:
-            return choices[tied[0]]
-        totals = {index: self._sequence_logprob(llama, prompt_ids, logits, choices[index]) for index in tied}
-        return choices[max(totals, key=totals.__getitem__)]
-
-    def _choice_probabilities(self, llama: Any, prompt: str, choices: tuple[str, ...],
-                              owners: dict[int, set[int]]) -> np.ndarray:
-        """Each choice's probability from its best first token, renormalised over the choices."""
-        key = (prompt, choices)
-        cached = self._content_free.get(key)
-        if cached is not None:
-            return cached
-        logits = self._eval_prefix_shared(llama, llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
-        best = np.full(len(choices), -np.inf)
-        for token, indices in owners.items():
-            for index in indices:
-                best[index] = max(best[index], logits[token])
-        probabilities = np.exp(best - best.max())
-        probabilities /= probabilities.sum()
-        if len(self._content_free) < 256 and "N/A" in prompt:
-            self._content_free[key] = probabilities  # content-free prompts repeat; real inputs do not
-        return probabilities
-
-    @staticmethod
-    def _sequence_logprob(llama: Any, prompt_ids: list[int], logits: np.ndarray, text: str) -> float:
-        ids = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        llama.n_tokens = len(prompt_ids)
-        total = 0.0
-        for position, token in enumerate(ids):
-            total += float(_log_softmax(logits)[token])
-            if position < len(ids) - 1:
-                llama.eval([token])
-                logits = _last_logits(llama)
-        llama.n_tokens = len(prompt_ids)
-        return total
-
-    @staticmethod
-    def _eval_prefix_shared(llama: Any, prompt_ids: list[int]) -> np.ndarray:
-        """Evaluate ``prompt_ids`` reusing the KV cache of the longest common prefix; last logits."""
-        shared = LlamaCppEngine._common_prefix(llama, prompt_ids)
-        shared = min(shared, len(prompt_ids) - 1)  # the last token is always run, for its logits
-        llama.n_tokens = shared
-        llama.eval(prompt_ids[shared:])
-        return _last_logits(llama)
 
     def _generate(
         self,
@@ -252,35 +177,6 @@ class LlamaCppEngine:
             grammar=grammar,
         )
         return result["choices"][0]["text"]
-
-
-_PREFIX_TOKENS: dict[tuple[int, tuple[str, ...]], dict[int, set[int]]] = {}
-
-
-def _prefix_tokens(llama: Any, choices: tuple[str, ...]) -> dict[int, set[int]]:
-    """Token id -> indices of the choices it can start (single tokens spelling a choice prefix)."""
-    key = (id(llama), choices)
-    if key not in _PREFIX_TOKENS:
-        owners: dict[int, set[int]] = {}
-        for index, choice in enumerate(choices):
-            starts = {llama.tokenize(choice.encode("utf-8"), add_bos=False, special=False)[0]}
-            for end in range(1, len(choice) + 1):
-                ids = llama.tokenize(choice[:end].encode("utf-8"), add_bos=False, special=False)
-                if len(ids) == 1:
-                    starts.add(ids[0])
-            for token in starts:
-                owners.setdefault(token, set()).add(index)
-        _PREFIX_TOKENS[key] = owners
-    return _PREFIX_TOKENS[key]
-
-
-def _last_logits(llama: Any) -> np.ndarray:
-    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
 
 
 @lru_cache(maxsize=64)
