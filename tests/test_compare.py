@@ -122,6 +122,7 @@ def make_program(strategy: str) -> dspy.Module:
 
 def _run(tmp_path: Path, methods, **overrides) -> tuple[CompareReport, tuple[CountingEngine, CountingEngine]]:
     (student, teacher), engines = make_lms()
+    overrides.setdefault("warm_up", False)
     settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=40,
                                methods=tuple(m if isinstance(m, str) else m.name for m in methods), **overrides)
     report = run_comparison(settings, splits=SPLITS, make_program=make_program, student_lm=student,
@@ -195,11 +196,20 @@ def test_resume_reuses_results_without_new_calls(tmp_path):
     assert third.reused == ["zero-shot", "pld"] and len(student_engine.requests) == 1
 
 
+def test_warm_up_loads_each_model_once_outside_the_counts(tmp_path):
+    report, (student_engine, teacher_engine) = _run(tmp_path, ["zero-shot"], warm_up=True)
+    row = report.methods[0]
+    assert len(student_engine.requests) == row.val.calls + row.test.calls + 1
+    assert len(teacher_engine.requests) == 1
+    again, (student_engine, teacher_engine) = _run(tmp_path, ["zero-shot"], warm_up=True)
+    assert student_engine.requests == teacher_engine.requests == []  # nothing to run: no warm-up either
+
+
 def test_changed_settings_invalidate_only_the_methods_they_touch(tmp_path):
     _run(tmp_path, ["zero-shot", "pld"])
     (student, teacher), _ = make_lms()
     settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=30,
-                               methods=("zero-shot", "pld"))
+                               methods=("zero-shot", "pld"), warm_up=False)
     report = run_comparison(settings, splits=SPLITS, make_program=make_program, student_lm=student,
                             teacher_lm=teacher, metric=METRIC, out=tmp_path)
     assert report.reused == ["zero-shot"]  # zero-shot does not depend on the budget; PLD does

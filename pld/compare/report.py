@@ -48,7 +48,10 @@ def render_markdown(report: CompareReport) -> str:
         "|---" * 15 + "|",
     ]
     lines += [_row(result) for result in report.methods]
-    lines += ["", NOTE, "", "## Per-class F1 on the test split", "",
+    loads = [value for r in report.methods if r.load_avg for value in r.load_avg]
+    load = (f" Machine load while the methods ran (1-minute load average): {min(loads):.1f}–{max(loads):.1f}; "
+            "on a shared machine other processes slow every latency and wall time." if loads else "")
+    lines += ["", NOTE + load, "", "## Per-class F1 on the test split", "",
               "| method | " + " | ".join(report.labels) + " | format failures |",
               "|---" * (len(report.labels) + 2) + "|"]
     for result in report.methods:

@@ -80,6 +80,7 @@ class MethodResult(BaseModel):
     val: SplitResult | None = None
     test: SplitResult | None = None
     artifact: str | None = None
+    load_avg: tuple[float, float] | None = None  # 1-minute load average when the method started and ended
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -49,6 +49,7 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
     base = dict(method=method.name, description=method.description, key=key, strategy=method.strategy,
                 settings=settings, seed=ctx.seed, budget=ctx.budget)
     probe = EngineProbe({"student": ctx.student_lm, "teacher": ctx.teacher_lm})
+    load_start = _load()
     status, error, program = "ok", None, None
     logger.info("%s: compiling (%s)", method.name, method.description)
     with watched(ctx.student_lm, ctx.teacher_lm) as counter:
@@ -71,19 +72,21 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
     cost = compile_cost(counter, wall, probe)
     if status != "ok":
         logger.warning("%s: %s (%s)", method.name, status, error)
-        return MethodResult(**base, status=status, error=error, compile=cost)
+        return MethodResult(**base, status=status, error=error, compile=cost, load_avg=(load_start, _load()))
     try:
         report = getattr(program, "pld_report", None)
         program = detached(program, make_program(method.strategy))
         lm = runtime_lm(ctx.student_lm)
         val = evaluate_split(program, ctx.valset, lm, ctx.metric, f"{method.name} val")
         test = evaluate_split(program, splits.test, lm, ctx.metric, f"{method.name} test")
-        result = MethodResult(**base, status="ok", compile=cost, val=val, test=test, artifact="artifact")
+        result = MethodResult(**base, status="ok", compile=cost, val=val, test=test, artifact="artifact",
+                              load_avg=(load_start, _load()))
         _save_artifact(out_dir / "artifact", program, result, report, manifest)
     except Exception as exc:  # noqa: BLE001
         (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
         logger.warning("%s: evaluation failed (%s)", method.name, exc)
-        return MethodResult(**base, status="failed", error=f"after compiling: {_describe(exc)}", compile=cost)
+        return MethodResult(**base, status="failed", error=f"after compiling: {_describe(exc)}", compile=cost,
+                            load_avg=(load_start, _load()))
     logger.info("%s: val Macro F1 %.3f, test Macro F1 %.3f (compile %.0f s)", method.name,
                 val.scores.macro_f1, test.scores.macro_f1, wall)
     return result
@@ -119,6 +122,7 @@ def run_comparison(
     identity = _identity(report, student_lm, teacher_lm)
     started = time.perf_counter()
     complete = False
+    warm = not settings.warm_up
     try:
         for method in resolved:
             ctx = MethodContext(student=make_program(method.strategy), student_lm=student_lm, teacher_lm=teacher_lm,
@@ -136,6 +140,8 @@ def run_comparison(
                 report.methods.append(cached)
                 report.reused.append(method.name)
                 continue
+            if not warm:
+                warm = _warm_up(student_lm, teacher_lm)
             result = run_method(method, ctx, splits=splits, make_program=make_program, out_dir=out / method.name,
                                 key=key, settings=method_settings, inject=inject, manifest=_manifest(report))
             _write_json(out / method.name / RESULT_FILE, result.model_dump_json(indent=2))
@@ -146,6 +152,18 @@ def run_comparison(
         report.wall_s = round(time.perf_counter() - started, 3)
         write_outputs(report, out, plots=complete)
     return report
+
+
+def _warm_up(*lms: dspy.BaseLM) -> bool:
+    """Load each model with one 1-token call outside the counters and the response cache."""
+    for lm in lms:
+        started = time.perf_counter()
+        try:
+            lm.copy(cache=False)("Hello", max_tokens=1)
+        except Exception as exc:  # noqa: BLE001 - a failing model shows up in the methods' rows
+            logger.warning("warm-up call to %s failed: %s", lm.model, exc)
+        logger.info("warmed up %s in %.1f s", lm.model, time.perf_counter() - started)
+    return True
 
 
 def _check_names(methods: list[Method], fail_methods: Sequence[str]) -> None:
@@ -241,6 +259,11 @@ def _write_json(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def _load() -> float:
+    """The 1-minute load average: other processes on a shared machine slow every latency."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
 
 
 def _describe(exc: BaseException) -> str:

@@ -27,6 +27,8 @@ class CompareSettings(BaseModel):
         fail_methods: fault injection: these methods raise instead of compiling, to check that one
             failing method is reported in its row and does not stop the others.
         retry_failed: run failed methods again instead of reusing their cached failure.
+        warm_up: one uncounted, uncached 1-token call per model before the first method runs, so no
+            method's compile time or latency includes loading a model.
         data_dir: folder with the task's official files.
     """
 
@@ -44,4 +46,5 @@ class CompareSettings(BaseModel):
     student_max_tokens: int | None = None
     fail_methods: tuple[str, ...] = ()
     retry_failed: bool = False
+    warm_up: bool = True
     data_dir: str | None = None

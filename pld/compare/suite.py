@@ -21,7 +21,10 @@ def compare(settings: CompareSettings, out: str | Path, options: LMOptions | Non
     backend then shares one loaded model), so every call is counted under one role.
     """
     task = get_task(settings.task)
-    options = options or LMOptions()
+    # No fixed per-request seed: at temperature 0 it changes nothing, and at temperature > 0 (SIMBA's
+    # resampling, COPRO's and MIPROv2's n proposals) it would make every sample identical. The
+    # response cache keeps re-runs reproducible.
+    options = dataclasses.replace(options or LMOptions(), seed=None)
     full = task.load_splits(settings.data_dir, seed=settings.seed)
     splits = Splits(
         train=sample(task, full.train, settings.n_train, settings.seed),
