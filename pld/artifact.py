@@ -61,8 +61,14 @@ class Manifest(BaseModel):
     checksum: str = ""
 
     def content_checksum(self) -> str:
-        payload = self.model_dump(exclude={"checksum"})
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+        return payload_checksum(self.model_dump(mode="json"))
+
+
+def payload_checksum(payload: dict[str, Any]) -> str:
+    """SHA-256 of a manifest's fields as written (all but ``checksum``), so fields added by later
+    versions with defaults do not invalidate artifacts written before them."""
+    fields = {key: value for key, value in payload.items() if key != "checksum"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def fingerprint(examples: list[dspy.Example]) -> str:
@@ -132,13 +138,14 @@ def read_manifest(path: str | Path, *, verify: bool = True) -> Manifest:
     except ValidationError as exc:
         raise ArtifactError(f"{manifest_path} does not match the artifact schema: {exc.errors()[0]['msg']}") from exc
     if verify:
+        if manifest.checksum != payload_checksum(raw):
+            raise ArtifactError(f"{path}/manifest.json was changed after it was written (checksum mismatch).")
         verify_artifact(path, manifest)
     return manifest
 
 
 def verify_artifact(path: Path, manifest: Manifest) -> None:
-    if manifest.checksum != manifest.content_checksum():
-        raise ArtifactError(f"{path}/manifest.json was changed after it was written (checksum mismatch).")
+    """Every content file is present and matches its recorded SHA-256."""
     for name, expected in manifest.checksums.items():
         file = path / name
         if not file.is_file():

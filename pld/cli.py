@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     except PLDError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted: no partial artifact was written", file=sys.stderr)
         return 130

@@ -38,6 +38,7 @@ class LMOptions:
     cache: bool = True
     label_mode: Literal["score", "grammar"] = "score"  # embedded backend: score labels, or constrain generation
     calibrate: bool = False  # embedded backend, scoring: contextual calibration against a content-free input
+    chat_format: str | None = None  # openai/ with api_base: score labels via /v1/completions in this turn format
 
 
 def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) -> dspy.BaseLM:
@@ -118,6 +119,8 @@ def _ollama_lm(tag: str, options: LMOptions, *, check: bool) -> dspy.BaseLM:
 
 def _openai_lm(model: str, options: LMOptions) -> dspy.BaseLM:
     key = os.environ.get("OPENAI_API_KEY")
+    if options.chat_format is not None:
+        return _completions_lm(model, options, key or "none")
     if options.api_base is None and not key:
         raise BackendError(
             f"openai/{model} needs an API key: set OPENAI_API_KEY, or pass --api-base for an "
@@ -127,6 +130,21 @@ def _openai_lm(model: str, options: LMOptions) -> dspy.BaseLM:
     if options.api_base is not None:
         kwargs["api_base"] = options.api_base
     return dspy.LM(f"openai/{model}", cache=options.cache, **kwargs, **_generation_kwargs(options))
+
+
+def _completions_lm(model: str, options: LMOptions, key: str) -> dspy.BaseLM:
+    """A text-completions server whose label fields are scored from log-probabilities."""
+    from pld.local.prompting import CHAT_FORMATS
+    from pld.served import CompletionsEngine
+
+    if options.api_base is None or options.chat_format not in CHAT_FORMATS:
+        raise ConfigError(
+            f"--chat-format needs --api-base (an OpenAI-compatible server) and one of: {', '.join(CHAT_FORMATS)}."
+        )
+    engine = CompletionsEngine(options.api_base, model, chat_format=options.chat_format, api_key=key)
+    lm = dspy.LM(f"openai-completions/{model}", engine=engine, cache=options.cache, **_generation_kwargs(options))
+    lm.served_engine = engine
+    return lm
 
 
 def default_concurrency(lm: dspy.BaseLM) -> int:

@@ -20,10 +20,13 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                         help="embedded models: score the labels in one pass, or generate under a grammar")
     parser.add_argument("--calibrate", action="store_true",
                         help="embedded models: contextual calibration of label scores (content-free input)")
+    parser.add_argument("--chat-format", choices=["gemma", "chatml"], default=None,
+                        help="openai/ specs with --api-base: score labels from log-probabilities via /v1/completions, "
+                             "rendering prompts in this turn format")
     parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
 
 
 def lm_options(args: argparse.Namespace) -> LMOptions:
     return LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
                      api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode,
-                     calibrate=args.calibrate)
+                     calibrate=args.calibrate, chat_format=args.chat_format)

@@ -42,7 +42,8 @@ class InjectedFailure(RuntimeError):
 
 
 def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_program: ProgramFactory, out_dir: Path,
-               key: str, settings: dict[str, Any], inject: bool, manifest: dict[str, Any]) -> MethodResult:
+               key: str, settings: dict[str, Any], inject: bool, manifest: dict[str, Any],
+               settings_error: Exception | None = None) -> MethodResult:
     """Compile, evaluate on val and test, and save ``method``; any exception becomes its row's error."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "error.txt").unlink(missing_ok=True)
@@ -56,6 +57,8 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
         probe.start()
         started = time.perf_counter()
         try:
+            if settings_error is not None:
+                raise settings_error
             if inject:
                 raise InjectedFailure(f"injected failure: {method.name} was told to fail (fail_methods / --fail-method)")
             missing = [name for name in method.requires if importlib.util.find_spec(name) is None]
@@ -128,10 +131,11 @@ def run_comparison(
             ctx = MethodContext(student=make_program(method.strategy), student_lm=student_lm, teacher_lm=teacher_lm,
                                 trainset=splits.train, valset=splits.val, metric=metric, seed=settings.seed,
                                 budget=settings.budget)
+            settings_error = None
             try:
                 method_settings = method.settings(ctx)
-            except Exception as exc:  # noqa: BLE001
-                method_settings = {"error": _describe(exc)}
+            except Exception as exc:  # noqa: BLE001 - reported in the method's row
+                method_settings, settings_error = {"error": _describe(exc)}, exc
             inject = method.name in settings.fail_methods
             key = _key(method, method_settings, identity, inject)
             cached = _reusable(out / method.name / RESULT_FILE, key, settings.retry_failed)
@@ -143,7 +147,8 @@ def run_comparison(
             if not warm:
                 warm = _warm_up(student_lm, teacher_lm)
             result = run_method(method, ctx, splits=splits, make_program=make_program, out_dir=out / method.name,
-                                key=key, settings=method_settings, inject=inject, manifest=_manifest(report))
+                                key=key, settings=method_settings, inject=inject, manifest=_manifest(report),
+                                settings_error=settings_error)
             _write_json(out / method.name / RESULT_FILE, result.model_dump_json(indent=2))
             report.methods.append(result)
             write_outputs(report, out, plots=False)

@@ -24,11 +24,10 @@ from pld.errors import BackendError
 from pld.local.labels import LabelScorer, common_prefix
 from pld.local.models import resolve_model_path, sha256_file
 from pld.local.prompting import (
-    COMPLETED_MARKER,
     OutputField,
     choice_grammar,
     content_free,
-    field_header,
+    decode_fields,
     parse_output_fields,
     render_chat,
 )
@@ -135,27 +134,22 @@ class LlamaCppEngine:
     def _structured(
         self, prompt: str, fields: list[OutputField], config: Any, label_mode: str, calibration: str | None = None
     ) -> str:
-        """Write each field header ourselves and generate only the values.
+        """Generate only the field values; ``calibration`` (the prompt with content-free inputs)
+        applies to a label field that comes first — a later one follows generated text."""
 
-        ``calibration`` is the same prompt with content-free inputs; it applies to a label field
-        that comes first (a later one depends on generated text that has no content-free twin).
-        """
-        output = ""
-        for position, field in enumerate(fields):
-            output += field_header(field.name)
-            if field.choices and label_mode == "score" and not config.temperature:
-                content_free_prompt = calibration + output if calibration and position == 0 else None
-                value = self._labels.choose(prompt + output, field.choices, content_free_prompt)
+        def choose(text: str, choices: tuple[str, ...], position: int) -> str:
+            if label_mode == "score" and not config.temperature:
                 self.label_paths["score"] += 1
-            elif field.choices:
-                value = self._generate(prompt + output, config, grammar=_choice_grammar(field.choices), max_tokens=64)
-                self.label_paths["grammar"] += 1
-            else:
-                value = self._generate(
-                    prompt + output, config, stop=["[[ ##", "\n\n\n"], max_tokens=config.max_tokens or DEFAULT_FREE_TEXT_TOKENS
-                )
-            output += value.strip() + "\n\n"
-        return output + COMPLETED_MARKER
+                content_free_prompt = calibration + text[len(prompt):] if calibration and position == 0 else None
+                return self._labels.choose(text, choices, content_free_prompt)
+            self.label_paths["grammar"] += 1
+            return self._generate(text, config, grammar=_choice_grammar(choices), max_tokens=64)
+
+        def generate(text: str) -> str:
+            return self._generate(text, config, stop=["[[ ##", "\n\n\n"],
+                                  max_tokens=config.max_tokens or DEFAULT_FREE_TEXT_TOKENS)
+
+        return decode_fields(prompt, fields, choose=choose, generate=generate)
 
     def _generate(
         self,

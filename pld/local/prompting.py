@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Gemma has no system role: the system text opens the first user turn (Gemma's own convention).
@@ -76,6 +77,23 @@ def field_header(name: str) -> str:
 
 
 COMPLETED_MARKER = "[[ ## completed ## ]]"
+
+
+def decode_fields(
+    prompt: str,
+    fields: list[OutputField],
+    *,
+    choose: Callable[[str, tuple[str, ...], int], str],
+    generate: Callable[[str], str],
+) -> str:
+    """The ChatAdapter answer, field by field: headers are written, not generated; ``choose``
+    picks a value for fields with choices (given the field's position), ``generate`` writes text."""
+    output = ""
+    for position, field in enumerate(fields):
+        output += field_header(field.name)
+        value = choose(prompt + output, field.choices, position) if field.choices else generate(prompt + output)
+        output += value.strip() + "\n\n"
+    return output + COMPLETED_MARKER
 
 
 def choice_grammar(choices: tuple[str, ...]) -> str:
