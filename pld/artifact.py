@@ -18,8 +18,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import dspy
 from pydantic import BaseModel, ValidationError
 
+from pld.atomic import atomic_directory
 from pld.errors import ArtifactError
 
 if TYPE_CHECKING:
@@ -88,9 +87,7 @@ def write_artifact(out: str | Path, program: dspy.Module, files: dict[str, str],
     from pld import __version__
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with atomic_directory(out) as staging:
         program.save(str(staging / "program.json"))
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
@@ -105,16 +102,6 @@ def write_artifact(out: str | Path, program: dspy.Module, files: dict[str, str],
         )
         manifest.checksum = manifest.content_checksum()
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
-        if out.exists():
-            retired = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(retired)
-            staging.rename(out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 

@@ -13,13 +13,11 @@ Layouts (one JSON object per line):
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
+from pld.atomic import atomic_directory
 from pld.distill.collect import DistillData
 from pld.distill.records import DistillRecord
 from pld.errors import ConfigError, DataError
@@ -76,21 +74,9 @@ def write_distill_data(data: DistillData, out: str | Path) -> Path:
         "traces.jsonl": _jsonl(record.model_dump(mode="json") for record in data.records),
         "report.json": report.model_dump_json(indent=2) + "\n",
     }
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private (0700); the data is meant to be shared
+    with atomic_directory(out) as staging:
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
-        if out.exists():
-            retired = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(retired)
-            staging.rename(out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 
