@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import dspy
 from dspy.teleprompt.teleprompt import Teleprompter
+from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
 from pld.clustering import Embedder, cluster_traces
@@ -165,10 +166,13 @@ class PLD(Teleprompter):
             selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain, max_rules=self.max_rules,
                                       racing=self.selection == "racing", seed=self.seed, progress=self.progress)
         rules = [rule.text for rule in selection.selected]
-        with _phase("repair", counter, phases):
+        with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
+                                                      disable=not self.progress, leave=False) as bar:
+            scorer.on_query = bar.update
             repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
                                   trainset, valset, task=task, max_rounds=self.max_repair_rounds,
                                   min_gain=self.min_gain, max_rules=self.max_rules, rng=rng)
+            scorer.on_query = None
         selected = _selected_rules(selection, repair.rules)
         final_scores = scorer.scores(repair.rules, valset)  # memoized: no new student calls
 

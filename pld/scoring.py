@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dspy
 
@@ -37,6 +37,7 @@ class StudentScorer:
         self.metric = metric
         self.budget = budget
         self.num_threads = num_threads
+        self.on_query: Callable[[int], object] | None = None  # progress: called with the calls just made
         self._answers: dict[tuple[str, str], str | None] = {}
         self.queries = 0
 
@@ -64,6 +65,8 @@ class StudentScorer:
         for example, prediction in zip(examples, predictions):
             self._answers[(prompt, example_key(example))] = self.metric.predicted_label(prediction)
         self.queries += len(examples)
+        if self.on_query is not None:
+            self.on_query(len(examples))
 
     def scores(self, rules: Sequence[str], examples: Sequence[dspy.Example]) -> LabelScores:
         gold = [str(example[self.metric.label_field]) for example in examples]

@@ -75,7 +75,8 @@ def greedy_select(
     evaluated.append(([], best))
     logger.info("baseline validation Macro F1 %.4f", baseline)
     stop_reason = "no candidate rules" if not remaining else "every candidate was selected"
-    bar = tqdm(desc="greedy selection", disable=not progress or racing, leave=False, unit="list")
+    bar = tqdm(desc="greedy selection", disable=not progress, leave=False, unit=" student calls")
+    scorer.on_query = bar.update
     ordered_val = race_order(valset, scorer.metric.label_field, seed)
     while remaining:
         if len(current) >= max_rules:
@@ -92,7 +93,6 @@ def greedy_select(
                 results = []
                 for texts in lists:
                     results.append((scorer.macro_f1(texts, valset), len(valset)))
-                    bar.update()
             for (candidate, position), texts, (score, examples) in zip(options, lists, results):
                 trials.append(Trial(candidate_id=candidate.id, position=position, val_macro_f1=score, examples=examples))
                 if examples == len(valset):
@@ -119,6 +119,7 @@ def greedy_select(
         remaining.remove(winner)
         best = score
     bar.close()
+    scorer.on_query = None
     return SelectionResult(
         selected=current,
         gains=gains,
