@@ -62,7 +62,7 @@ class CompileSettings:
     student: str = DEFAULT_STUDENT
     strategy: str = "zero-shot"
     n_train: int | None = 12
-    n_val: int | None = 24
+    n_val: int | None = 48
     max_candidates: int = 6
     max_rules: int = 3
     min_gain: float = 0.005

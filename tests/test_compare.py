@@ -237,6 +237,16 @@ def test_missing_dependency_is_unavailable_and_tried_again(tmp_path):
     assert again.reused == ["zero-shot"]
 
 
+def test_a_method_whose_settings_raise_is_reported_failed(tmp_path):
+    def bad_settings(ctx: MethodContext) -> dict:
+        raise ValueError("trainset too small for this optimizer")
+
+    odd = Method("odd", "settings cannot be derived", lambda ctx, s: ctx.student, bad_settings)
+    report, _ = _run(tmp_path, [odd, "zero-shot"])
+    assert _row(report, "odd").status == "failed" and "trainset too small" in _row(report, "odd").error
+    assert _row(report, "zero-shot").status == "ok"
+
+
 @pytest.mark.parametrize("name", ["cot", "bootstrap", "copro", "gepa", "simba", "miprov2"])
 def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
     if name == "miprov2" and importlib.util.find_spec("optuna") is None:
