@@ -25,7 +25,7 @@ from pld.rules import CandidateRule, SelectedRule, Trace
 from pld.scoring import StudentScorer
 from pld.selection import greedy_select
 from pld.teacher import Teacher
-from pld.traces import collect_traces, describe_task, teacher_accuracy
+from pld.traces import collect_traces, program_task, teacher_accuracy
 from pld.usage import UsageCounter
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class PLD(Teleprompter):
 
     def _run(self, student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate):
         bases = base_instructions(student)
-        task = describe_task(next(iter(bases.values()), ""), metric.label_field, metric.labels)
+        task = program_task(student, metric.label_field, metric.labels)
         teacher = Teacher(metric.labels)
         teacher_budget = CallBudget("teacher", self.max_teacher_calls)
         threads = self.num_threads or default_concurrency(student_lm)

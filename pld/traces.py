@@ -29,6 +29,13 @@ def describe_task(instructions: str, label_field: str, labels: Sequence[str]) ->
     return f"{instructions.strip()}\nThe answer field is `{label_field}`, one of: {', '.join(labels)}."
 
 
+def program_task(program: dspy.Module, label_field: str, labels: Sequence[str]) -> str:
+    """The task as the teacher reads it for ``program``: one text, so every caller shares cache entries."""
+    from pld.render import base_instructions
+
+    return describe_task(next(iter(base_instructions(program).values()), ""), label_field, labels)
+
+
 def render_example(example: dspy.Example, max_chars: int = MAX_FIELD_CHARS) -> str:
     """An example's inputs as ``field: value`` lines; very long values are cut for the teacher."""
     lines = []

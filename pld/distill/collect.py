@@ -18,10 +18,9 @@ from tqdm.auto import tqdm
 from pld.distill.costs import CompletionLog, TeacherCall, compare_k_shot, count_calls, tokenizer_for
 from pld.distill.records import DROP_REASONS, DistillCosts, DistillRecord, DistillReport, TokenCount, drop_reason
 from pld.errors import ConfigError
-from pld.render import base_instructions
 from pld.rules import Trace, example_key
 from pld.teacher import Teacher
-from pld.traces import TraceMode, collect_traces, describe_task, render_example
+from pld.traces import TraceMode, collect_traces, program_task, render_example
 from pld.usage import CallRecord, UsageCounter
 
 logger = logging.getLogger(__name__)
@@ -37,9 +36,7 @@ class DistillData:
     report: DistillReport
 
 
-def task_description(program: dspy.Module, label_field: str, labels: Sequence[str]) -> str:
-    """The task as ``PLD.compile`` describes it to the teacher (same text, same cache entries)."""
-    return describe_task(next(iter(base_instructions(program).values()), ""), label_field, labels)
+task_description = program_task  # the same text ``PLD.compile`` uses, hence the same cache entries
 
 
 def check_fraction(rationale_fraction: float) -> float:
