@@ -196,13 +196,21 @@ def test_resume_reuses_results_without_new_calls(tmp_path):
     assert third.reused == ["zero-shot", "pld"] and len(student_engine.requests) == 1
 
 
+NEEDY = Method("needy", "needs a module that is not installed", lambda ctx, s: ctx.student,
+               requires=("pld_no_such_module",))
+
+
 def test_warm_up_loads_each_model_once_outside_the_counts(tmp_path):
-    report, (student_engine, teacher_engine) = _run(tmp_path, ["zero-shot"], warm_up=True)
-    row = report.methods[0]
+    report, (student_engine, teacher_engine) = _run(tmp_path, [NEEDY, "zero-shot"], warm_up=True)
+    row = _row(report, "zero-shot")
     assert len(student_engine.requests) == row.val.calls + row.test.calls + 1
     assert len(teacher_engine.requests) == 1
-    again, (student_engine, teacher_engine) = _run(tmp_path, ["zero-shot"], warm_up=True)
-    assert student_engine.requests == teacher_engine.requests == []  # nothing to run: no warm-up either
+    assert row.load_avg is not None and _row(report, "needy").load_avg is None
+    table = (tmp_path / "results.md").read_bytes()
+    # The unavailable method is tried again, but needs no model: no warm-up, same table.
+    again, (student_engine, teacher_engine) = _run(tmp_path, [NEEDY, "zero-shot"], warm_up=True)
+    assert student_engine.requests == teacher_engine.requests == []
+    assert (tmp_path / "results.md").read_bytes() == table
 
 
 def test_changed_settings_invalidate_only_the_methods_they_touch(tmp_path):
@@ -229,11 +237,9 @@ def test_fail_method_injects_a_failure_and_the_rest_complete(tmp_path):
 
 
 def test_missing_dependency_is_unavailable_and_tried_again(tmp_path):
-    needy = Method("needy", "needs a module that is not installed", lambda ctx, s: ctx.student,
-                   requires=("pld_no_such_module",))
-    report, _ = _run(tmp_path, [needy, "zero-shot"])
+    report, _ = _run(tmp_path, [NEEDY, "zero-shot"])
     assert _row(report, "needy").status == "unavailable" and "pld_no_such_module" in _row(report, "needy").error
-    again, _ = _run(tmp_path, [needy, "zero-shot"])
+    again, _ = _run(tmp_path, [NEEDY, "zero-shot"])
     assert again.reused == ["zero-shot"]
 
 

@@ -29,8 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--train", type=int, default=defaults.n_train, help="training examples")
     parser.add_argument("--val", type=int, default=defaults.n_val, help="validation examples")
     parser.add_argument("--test", type=int, default=defaults.n_test, help="test examples")
-    parser.add_argument("--student-max-tokens", type=int, default=None,
-                        help="cap on the student's free-text output, i.e. chain-of-thought reasoning")
+    parser.add_argument("--student-max-tokens", type=int, default=defaults.student_max_tokens,
+                        help="cap on the student's free-text output, i.e. chain-of-thought reasoning "
+                             f"(default {defaults.student_max_tokens}; 0: the backend's default)")
     parser.add_argument("--out", default=None, help="output folder (default: comparisons/<task>-<student>)")
     parser.add_argument("--fail-method", action="append", default=[], metavar="NAME",
                         help="fault injection: NAME (one of --optimizers) raises instead of compiling, to check that "
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> None:
     settings = CompareSettings(
         task=args.task, student=args.student, teacher=args.teacher, methods=methods, n_train=args.train,
         n_val=args.val, n_test=args.test, budget=args.budget, seed=args.seed,
-        student_max_tokens=args.student_max_tokens, fail_methods=tuple(args.fail_method),
+        student_max_tokens=args.student_max_tokens or None, fail_methods=tuple(args.fail_method),
         retry_failed=args.retry_failed, data_dir=args.data_dir,
     )
     out = args.out or os.path.join("comparisons", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")

@@ -62,11 +62,15 @@ def _scatter(panel, results: list[MethodResult], label: str, value: Callable[[Me
     xs = [value(r) for r in results]
     ys = [r.test.scores.macro_f1 for r in results]
     panel.scatter(xs, ys, s=36, color="tab:blue", zorder=3)
+    span = max(xs, default=0.0) or 1.0
+    stacked: dict[tuple[float, float], int] = {}  # methods at the same spot get their labels stacked
     for r, x, y in zip(results, xs, ys):
+        spot = (round(x / span, 2), round(y, 2))
+        row = stacked[spot] = stacked.get(spot, -1) + 1
         color = "tab:red" if r.method == "pld" else "black"
-        panel.annotate(r.method, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8, color=color)
+        panel.annotate(r.method, (x, y), textcoords="offset points", xytext=(4, 4 - 10 * row), fontsize=8, color=color)
     if symlog:
         panel.set_xscale("symlog", linthresh=1.0)
     panel.set_xlabel(label)
     panel.grid(True, alpha=0.3)
-    panel.set_ylim(-0.02, 1.02)
+    panel.set_ylim(-0.02, min(1.02, max(ys, default=0.0) + 0.15))

@@ -40,7 +40,9 @@ def render_markdown(report: CompareReport) -> str:
         f"Student `{report.student_model}`, teacher `{report.teacher_model}`" + (f" ({digests})" if digests else "")
         + f". Data: {sizes['train']} train / {sizes['val']} validation / {sizes['test']} test examples "
         f"(label-balanced samples, seed {s.seed}). Budget: {s.budget} student calls per compile where the "
-        f"optimizer can be capped or sized. DSPy {report.versions.get('dspy')}, pld {report.versions.get('pld')}.",
+        f"optimizer can be capped or sized. Student free text (chain-of-thought reasoning) capped at "
+        f"{report.lm_kwargs['student'].get('max_tokens', 'the backend default number of')} tokens. "
+        f"DSPy {report.versions.get('dspy')}, pld {report.versions.get('pld')}.",
         "",
         "| method | status | val Macro F1 | test Macro F1 | test accuracy | teacher calls | teacher tokens "
         "| student calls | student tokens | compile s | prompt tok/query | completion tok/query "

@@ -50,20 +50,15 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
     base = dict(method=method.name, description=method.description, key=key, strategy=method.strategy,
                 settings=settings, seed=ctx.seed, budget=ctx.budget)
     probe = EngineProbe({"student": ctx.student_lm, "teacher": ctx.teacher_lm})
-    load_start = _load()
+    load_start: float | None = None  # set once the method reaches its compile
     status, error, program = "ok", None, None
     logger.info("%s: compiling (%s)", method.name, method.description)
     with watched(ctx.student_lm, ctx.teacher_lm) as counter:
         probe.start()
         started = time.perf_counter()
         try:
-            if settings_error is not None:
-                raise settings_error
-            if inject:
-                raise InjectedFailure(f"injected failure: {method.name} was told to fail (fail_methods / --fail-method)")
-            missing = [name for name in method.requires if importlib.util.find_spec(name) is None]
-            if missing:
-                raise MethodUnavailable(f"needs {', '.join(missing)} (pip install {' '.join(missing)})")
+            _precheck(method, inject, settings_error)
+            load_start = _load()
             with dspy.context(lm=ctx.student_lm, adapter=student_adapter(), max_errors=10_000):
                 program = method.compile(ctx, settings)
         except MethodUnavailable as exc:
@@ -75,7 +70,7 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
     cost = compile_cost(counter, wall, probe)
     if status != "ok":
         logger.warning("%s: %s (%s)", method.name, status, error)
-        return MethodResult(**base, status=status, error=error, compile=cost, load_avg=(load_start, _load()))
+        return MethodResult(**base, status=status, error=error, compile=cost, load_avg=_load_span(load_start))
     try:
         report = getattr(program, "pld_report", None)
         program = detached(program, make_program(method.strategy))
@@ -83,13 +78,13 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
         val = evaluate_split(program, ctx.valset, lm, ctx.metric, f"{method.name} val")
         test = evaluate_split(program, splits.test, lm, ctx.metric, f"{method.name} test")
         result = MethodResult(**base, status="ok", compile=cost, val=val, test=test, artifact="artifact",
-                              load_avg=(load_start, _load()))
+                              load_avg=_load_span(load_start))
         _save_artifact(out_dir / "artifact", program, result, report, manifest)
     except Exception as exc:  # noqa: BLE001
         (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
         logger.warning("%s: evaluation failed (%s)", method.name, exc)
         return MethodResult(**base, status="failed", error=f"after compiling: {_describe(exc)}", compile=cost,
-                            load_avg=(load_start, _load()))
+                            load_avg=_load_span(load_start))
     logger.info("%s: val Macro F1 %.3f, test Macro F1 %.3f (compile %.0f s)", method.name,
                 val.scores.macro_f1, test.scores.macro_f1, wall)
     return result
@@ -144,7 +139,7 @@ def run_comparison(
                 report.methods.append(cached)
                 report.reused.append(method.name)
                 continue
-            if not warm:
+            if not warm and _runnable(method, inject, settings_error):
                 warm = _warm_up(student_lm, teacher_lm)
             result = run_method(method, ctx, splits=splits, make_program=make_program, out_dir=out / method.name,
                                 key=key, settings=method_settings, inject=inject, manifest=_manifest(report),
@@ -157,6 +152,25 @@ def run_comparison(
         report.wall_s = round(time.perf_counter() - started, 3)
         write_outputs(report, out, plots=complete)
     return report
+
+
+def _precheck(method: Method, inject: bool, settings_error: Exception | None) -> None:
+    """Raise what stops ``method`` before it makes any call."""
+    if settings_error is not None:
+        raise settings_error
+    if inject:
+        raise InjectedFailure(f"injected failure: {method.name} was told to fail (fail_methods / --fail-method)")
+    missing = [name for name in method.requires if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MethodUnavailable(f"needs {', '.join(missing)} (pip install {' '.join(missing)})")
+
+
+def _runnable(method: Method, inject: bool, settings_error: Exception | None) -> bool:
+    try:
+        _precheck(method, inject, settings_error)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def _warm_up(*lms: dspy.BaseLM) -> bool:
@@ -269,6 +283,10 @@ def _write_json(path: Path, text: str) -> None:
 def _load() -> float:
     """The 1-minute load average: other processes on a shared machine slow every latency."""
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
+
+
+def _load_span(start: float | None) -> tuple[float, float] | None:
+    return None if start is None else (start, _load())
 
 
 def _describe(exc: BaseException) -> str:
