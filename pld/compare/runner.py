@@ -52,12 +52,12 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
     probe = EngineProbe({"student": ctx.student_lm, "teacher": ctx.teacher_lm})
     load_start: float | None = None  # set once the method reaches its compile
     status, error, program = "ok", None, None
-    logger.info("%s: compiling (%s)", method.name, method.description)
     with watched(ctx.student_lm, ctx.teacher_lm) as counter:
         probe.start()
         started = time.perf_counter()
         try:
             _precheck(method, inject, settings_error)
+            logger.info("%s: compiling (%s)", method.name, method.description)
             load_start = _load()
             with dspy.context(lm=ctx.student_lm, adapter=student_adapter(), max_errors=10_000):
                 program = method.compile(ctx, settings)
