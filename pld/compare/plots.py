@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pld.compare.results import CompareReport, MethodResult
 
@@ -57,7 +58,7 @@ def write_plots(report: CompareReport, out: Path) -> list[Path]:
     return paths
 
 
-def _scatter(panel, results: list[MethodResult], label: str, value: Callable[[MethodResult], float],
+def _scatter(panel: Any, results: list[MethodResult], label: str, value: Callable[[MethodResult], float],
              symlog: bool) -> None:
     xs = [value(r) for r in results]
     ys = [r.test.scores.macro_f1 for r in results]
