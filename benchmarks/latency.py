@@ -2,7 +2,8 @@
 scoring vs grammar-constrained generation on the same prompts (same labels?).
 
 Goals (issue): PLD <= 1.3x zero-shot; CoT >= 5x PLD; scoring faster than grammar, same labels.
-Run: python benchmarks/latency.py [--n 20]
+Examples run through the variants in turn (interleaved), so load changes on a shared machine
+affect every variant alike. Run: python benchmarks/latency.py [--n 24]
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import statistics
 
 from _common import DATA_DIR, artifact_rules, save_result
 
-from pld.evaluate import run_program
+from pld.evaluate import predict_one
 from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
 from pld.render import base_instructions, with_rules
 from pld.tasks import balanced_sample, get_task
 
 
-def timed(program, examples, lm):
-    predictions, latencies = run_program(program, examples, lm)
-    labels = [None if p is None else p.get("label") for p in predictions]
-    return labels, statistics.fmean(latencies), sorted(latencies)[int(0.95 * (len(latencies) - 1))]
+def interleaved(variants, examples):
+    """Each example runs through every variant in turn, so a change in machine load hits all alike."""
+    runs = {name: ([], []) for name, _, _ in variants}
+    for example in examples:
+        for name, program, lm in variants:
+            prediction, latency = predict_one(program, example, lm)
+            runs[name][0].append(None if prediction is None else prediction.get("label"))
+            runs[name][1].append(latency)
+    return runs
 
 
 def main() -> None:
@@ -36,13 +42,15 @@ def main() -> None:
     pld_program = with_rules(zero_shot, base_instructions(zero_shot), artifact_rules())
     cot = task.make_program("cot")
 
-    run_program(zero_shot, examples[:2], scoring)  # load the model before timing
+    variants = [("zero-shot (scoring)", zero_shot, scoring), ("PLD (scoring)", pld_program, scoring),
+                ("PLD (grammar)", pld_program, grammar), ("CoT (reasoning + label)", cot, scoring)]
+    interleaved(variants, examples[:2])  # load the model and warm up before timing
     rows = {}
-    for name, program, lm in [("zero-shot (scoring)", zero_shot, scoring), ("PLD (scoring)", pld_program, scoring),
-                              ("PLD (grammar)", pld_program, grammar), ("CoT (reasoning + label)", cot, scoring)]:
-        labels, mean, p95 = timed(program, examples, lm)
-        rows[name] = {"mean_s": mean, "p95_s": p95, "labels": labels}
-        print(f"{name:22s} mean {mean:.3f} s  p95 {p95:.3f} s")
+    for name, (labels, latencies) in interleaved(variants, examples).items():
+        mean, median = statistics.fmean(latencies), statistics.median(latencies)
+        p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
+        rows[name] = {"mean_s": mean, "median_s": median, "p95_s": p95, "labels": labels}
+        print(f"{name:24s} mean {mean:.3f} s  median {median:.3f} s  p95 {p95:.3f} s")
     zs, pld, pld_g, cot_ = (rows[k]["mean_s"] for k in rows)
     agree = sum(a == b for a, b in zip(rows["PLD (scoring)"]["labels"], rows["PLD (grammar)"]["labels"]))
     summary = {
@@ -51,7 +59,7 @@ def main() -> None:
         "cot_over_pld": cot_ / pld,
         "grammar_over_scoring": pld_g / pld,
         "scoring_grammar_same_label": f"{agree}/{len(examples)}",
-        "rows": {k: {"mean_s": round(v["mean_s"], 4), "p95_s": round(v["p95_s"], 4)} for k, v in rows.items()},
+        "rows": {k: {m: round(v[m], 4) for m in ("mean_s", "median_s", "p95_s")} for k, v in rows.items()},
     }
     print(f"PLD / zero-shot latency: {summary['pld_over_zero_shot']:.2f}x (goal <= 1.3)")
     print(f"CoT / PLD latency:       {summary['cot_over_pld']:.2f}x (goal >= 5)")

@@ -11,15 +11,16 @@ import sys
 import tempfile
 import time
 
-from _common import save_result
+from _common import DATA_DIR, ROOT, save_result
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         env = {**os.environ, "DSPY_CACHEDIR": os.path.join(scratch, "cache")}
-        command = ["pld", "compile", "--task", "stereoset", "--out", os.path.join(scratch, "artifact")]
+        command = ["pld", "compile", "--task", "stereoset", "--out", os.path.join(scratch, "artifact"),
+                   "--data-dir", str(DATA_DIR)]
         started = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
         seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"main job failed:\n{done.stderr[-2000:]}")

@@ -23,13 +23,13 @@ from pld.selection import greedy_select
 from pld.tasks import balanced_sample, get_task
 
 
-def run(racing: bool, candidates, valset, max_rules: int):
+def run(racing: bool, candidates, valset, max_rules: int, z: float = 0.5):
     task = get_task("stereoset")
     program = task.make_program()
     lm = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
     scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", task.labels), CallBudget("student"))
     started = time.perf_counter()
-    result = greedy_select(scorer, candidates, valset, max_rules=max_rules, racing=racing, progress=False)
+    result = greedy_select(scorer, candidates, valset, max_rules=max_rules, racing=racing, racing_z=z, progress=False)
     return result, scorer.queries, time.perf_counter() - started
 
 
@@ -37,24 +37,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--val", type=int, default=48)
     parser.add_argument("--max-rules", type=int, default=3)
+    parser.add_argument("--z", type=float, nargs="+", default=[0.5, 0.0], help="racing confidence margins to try")
     args = parser.parse_args()
     task = get_task("stereoset")
     valset = balanced_sample(task.load_splits(DATA_DIR).val, args.val, "label", seed=2)
     candidates = [CandidateRule(id=f"C{i + 1}", text=text, source="cluster", cluster_size=1, example_keys=(),
                                 micro_rules=()) for i, text in enumerate(artifact_candidates())]
     outcome = {}
-    for mode, racing in (("exhaustive", False), ("racing", True)):
-        result, calls, seconds = run(racing, candidates, valset, args.max_rules)
+    modes = [("exhaustive", False, 0.0)] + [(f"racing z={z}", True, z) for z in args.z]
+    for mode, racing, z in modes:
+        result, calls, seconds = run(racing, candidates, valset, args.max_rules, z)
         outcome[mode] = {"calls": calls, "seconds": round(seconds, 1), "rules": [r.id for r in result.selected],
                          "val_macro_f1": round(result.val_macro_f1, 4), "stop": result.stop_reason}
         print(f"{mode:10s} {calls:5d} student calls, {seconds:6.1f} s, rules {outcome[mode]['rules']}, "
               f"Macro F1 {result.val_macro_f1:.4f}")
-    ratio = outcome["racing"]["calls"] / outcome["exhaustive"]["calls"]
-    same = outcome["racing"]["rules"] == outcome["exhaustive"]["rules"]
-    print(f"racing / exhaustive calls: {ratio:.2f} (goal <= 0.25); time {outcome['racing']['seconds'] / outcome['exhaustive']['seconds']:.2f}; "
-          f"same rules: {same}; same Macro F1: {outcome['racing']['val_macro_f1'] == outcome['exhaustive']['val_macro_f1']}")
-    save_result("racing", {"val": len(valset), "candidates": len(candidates), "calls_ratio": round(ratio, 3),
-                           "same_rules": same, **outcome})
+    base = outcome["exhaustive"]
+    for mode, row in outcome.items():
+        if mode == "exhaustive":
+            continue
+        row["calls_ratio"] = round(row["calls"] / base["calls"], 3)
+        row["same_rules"] = row["rules"] == base["rules"]
+        print(f"{mode}: calls {row['calls_ratio']:.2f} of exhaustive (goal <= 0.25), time "
+              f"{row['seconds'] / base['seconds']:.2f}, same rules {row['same_rules']}, "
+              f"same Macro F1 {row['val_macro_f1'] == base['val_macro_f1']}")
+    save_result("racing", {"val": len(valset), "candidates": len(candidates), **outcome})
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ class CompileSettings:
     max_teacher_calls: int | None = 60
     max_student_calls: int | None = 900
     trace_mode: str = "label-conditioned"
-    selection: str = "racing"
+    selection: str = "auto"
     seed: int = 0
     data_dir: str | None = None
 

@@ -30,6 +30,10 @@ from pld.usage import UsageCounter
 
 logger = logging.getLogger(__name__)
 
+# Below this many validation examples "auto" selection scores every list in full: with a weak
+# student, the first racing stage (a quarter of the set) ranked lists by noise (benchmarks/RESULTS.md).
+RACING_MIN_VAL = 200
+
 
 class PLD(Teleprompter):
     def __init__(
@@ -48,7 +52,7 @@ class PLD(Teleprompter):
         max_repair_rounds: int = 2,
         max_teacher_calls: int | None = None,
         max_student_calls: int | None = None,
-        selection: Literal["racing", "exhaustive"] = "racing",
+        selection: Literal["auto", "racing", "exhaustive"] = "auto",
         num_threads: int | None = None,
         seed: int = 0,
         progress: bool = True,
@@ -70,7 +74,9 @@ class PLD(Teleprompter):
             max_teacher_calls: Cap on teacher calls (None: no cap).
             max_student_calls: Cap on student calls that reach the model (None: no cap).
             selection: "racing" drops trial lists early on growing validation subsets (successive
-                halving) and decides each round on the full set; "exhaustive" scores every list in full.
+                halving with a confidence margin) and decides each round on the full set;
+                "exhaustive" scores every list in full; "auto" races from RACING_MIN_VAL validation
+                examples on (on fewer, early subsets are too small to rank lists reliably).
             num_threads: Concurrent student requests; None picks 1 for an embedded model, 4 for servers.
             seed: Seeds every random choice of the run.
             progress: Show a progress bar per phase.
@@ -92,6 +98,9 @@ class PLD(Teleprompter):
         self.num_threads = num_threads
         self.seed = seed
         self.progress = progress
+
+    def _racing(self, n_val: int) -> bool:
+        return self.selection == "racing" or (self.selection == "auto" and n_val >= RACING_MIN_VAL)
 
     def settings(self) -> dict[str, Any]:
         names = ("trace_mode", "eps", "min_samples", "max_candidates", "max_rules", "min_gain",
@@ -164,7 +173,7 @@ class PLD(Teleprompter):
             candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task)
         with _phase("selection", counter, phases):
             selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain, max_rules=self.max_rules,
-                                      racing=self.selection == "racing", seed=self.seed, progress=self.progress)
+                                      racing=self._racing(len(valset)), seed=self.seed, progress=self.progress)
         rules = [rule.text for rule in selection.selected]
         with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
                                                       disable=not self.progress, leave=False) as bar:

@@ -1,8 +1,10 @@
 """Racing: score many rule lists on growing validation subsets and drop those that cannot win.
 
-Successive halving (with elimination factor ``eta``): every list is scored on a small, label-
-balanced subset; the best ``1/eta`` go on to a subset ``eta`` times larger, and so on; the last
-survivors are scored on the full validation set, which alone decides the winner. Subsets are
+Successive halving (with elimination factor ``eta``) guarded by a confidence margin: every list is
+scored on a small, label-balanced subset; the best ``1/eta`` go on to a subset ``eta`` times
+larger, together with every list within ``z`` standard errors (``0.5 / sqrt(size)``, the widest
+binomial one) of the stage's best, so noise on a small subset does not drop a list that could still
+win; the last survivors are scored on the full validation set, which alone decides the winner. Subsets are
 prefixes of one fixed order, so a list promoted to the next stage only pays for the new examples.
 """
 
@@ -50,6 +52,7 @@ def race(
     *,
     eta: int = 4,
     min_examples: int = 8,
+    z: float = 0.5,
 ) -> list[tuple[float, int]]:
     """``(Macro F1, examples it was measured on)`` for every list; survivors on the full set."""
     sizes = stage_sizes(len(ordered_val), eta=eta, min_examples=min_examples)
@@ -62,6 +65,7 @@ def race(
         if stage == len(sizes) - 1:
             break
         keep = max(1, math.ceil(len(alive) / eta))
-        # Stable: ties keep the earlier list (the order exhaustive selection prefers).
-        alive = sorted(sorted(alive, key=lambda i: -results[i][0])[:keep])
+        ranked = sorted(alive, key=lambda i: -results[i][0])  # stable: ties keep the earlier list
+        floor = results[ranked[0]][0] - z * 0.5 / math.sqrt(size)
+        alive = sorted(set(ranked[:keep]) | {i for i in alive if results[i][0] >= floor})
     return results

@@ -57,11 +57,13 @@ def greedy_select(
     min_gain: float = 0.005,
     max_rules: int = 5,
     racing: bool = True,
+    racing_z: float = 0.5,
     seed: int = 0,
     progress: bool = True,
 ) -> SelectionResult:
-    """Forward selection; ``racing`` scores trial lists by successive halving (pld.racing),
-    deciding each round on the full validation set, ``racing=False`` scores every list in full."""
+    """Forward selection; ``racing`` scores trial lists by successive halving (pld.racing) with a
+    confidence margin of ``racing_z`` standard errors, deciding each round on the full validation
+    set; ``racing=False`` scores every list in full."""
     current: list[CandidateRule] = []
     gains: list[float] = []
     rounds: list[SelectionRound] = []
@@ -88,7 +90,7 @@ def greedy_select(
         lists = [[r.text for r in current[:p] + [c] + current[p:]] for c, p in options]
         try:
             if racing:
-                results = race(scorer, lists, ordered_val)
+                results = race(scorer, lists, ordered_val, z=racing_z)
             else:
                 results = []
                 for texts in lists:

@@ -29,8 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-repair-rounds", type=int, default=defaults.max_repair_rounds)
     parser.add_argument("--max-teacher-calls", type=int, default=defaults.max_teacher_calls)
     parser.add_argument("--max-student-calls", type=int, default=defaults.max_student_calls)
-    parser.add_argument("--selection", choices=["racing", "exhaustive"], default=defaults.selection,
-                        help="racing drops weak rule lists on small validation subsets first")
+    parser.add_argument("--selection", choices=["auto", "racing", "exhaustive"], default=defaults.selection,
+                        help="racing drops weak rule lists on small validation subsets first; "
+                             "auto races from 200 validation examples on")
     add_model_args(parser)
     parser.set_defaults(func=run)
 
