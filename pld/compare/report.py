@@ -7,9 +7,9 @@ re-run over the same cache reproduces it byte for byte.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
+from pld.atomic import atomic_write_text
 from pld.compare.results import CompareReport, MethodResult, Usage
 
 logger = logging.getLogger(__name__)
@@ -22,8 +22,8 @@ NOTE = ("Calls include response-cache hits (in brackets); tokens count only call
 
 def write_outputs(report: CompareReport, out: Path, *, plots: bool) -> None:
     """``results.json`` and ``results.md`` (atomically), and the two plots when ``plots``."""
-    _atomic(out / "results.json", report.model_dump_json(indent=2))
-    _atomic(out / "results.md", render_markdown(report))
+    atomic_write_text(out / "results.json", report.model_dump_json(indent=2))
+    atomic_write_text(out / "results.md", render_markdown(report))
     if plots:
         from pld.compare.plots import write_plots
 
@@ -105,9 +105,3 @@ def _row(r: MethodResult) -> str:
 
 def _calls(usage: Usage) -> str:
     return f"{usage.calls} ({usage.cache_hits})" if usage.cache_hits else str(usage.calls)
-
-
-def _atomic(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

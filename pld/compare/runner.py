@@ -23,6 +23,7 @@ from typing import Any
 import dspy
 
 from pld.artifact import write_artifact
+from pld.atomic import atomic_write_text
 from pld.compare.measure import EngineProbe, compile_cost, detached, evaluate_split, runtime_lm, watched
 from pld.compare.registry import Method, MethodContext, MethodUnavailable, get_method
 from pld.compare.results import CompareReport, MethodResult
@@ -144,7 +145,7 @@ def run_comparison(
             result = run_method(method, ctx, splits=splits, make_program=make_program, out_dir=out / method.name,
                                 key=key, settings=method_settings, inject=inject, manifest=_manifest(report),
                                 settings_error=settings_error)
-            _write_json(out / method.name / RESULT_FILE, result.model_dump_json(indent=2))
+            atomic_write_text(out / method.name / RESULT_FILE, result.model_dump_json(indent=2))
             report.methods.append(result)
             write_outputs(report, out, plots=False)
         complete = True
@@ -271,13 +272,6 @@ def _save_artifact(path: Path, program: dspy.Module, result: MethodResult, pld_r
     write_artifact(path, program, files, dict(manifest, strategy=result.strategy, rules=rules,
                                               baseline_val_macro_f1=None, costs=costs,
                                               final_val_macro_f1=result.val.scores.macro_f1 if result.val else None))
-
-
-def _write_json(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def _load() -> float:
