@@ -9,9 +9,12 @@ Run: python benchmarks/racing.py [--val 48] [--max-rules 3]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from _common import DATA_DIR, artifact_candidates, save_result
+import dspy
+
+from _common import DATA_DIR, ROOT, artifact_candidates, save_result
 
 from pld.budget import CallBudget
 from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
@@ -33,12 +36,43 @@ def run(racing: bool, candidates, valset, max_rules: int, z: float = 0.5):
     return result, scorer.queries, time.perf_counter() - started
 
 
+def synthetic(val: int, z_values: list[float]) -> None:
+    """The same comparison on a deterministic student with graded rules (tests/test_racing.py):
+    no model, so it shows how the saving grows with the validation set."""
+    sys.path.insert(0, str(ROOT))
+    from tests.test_racing import ACCURACY, _examples, graded_student
+    from tests.fakes import ToySignature, function_lm
+
+    program = dspy.Predict(ToySignature)
+    candidates = [CandidateRule(id=f"R{k}", text=t, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
+                  for k, t in enumerate(ACCURACY)]
+    rows = {}
+    for mode, racing, z in [("exhaustive", False, 0.0)] + [(f"racing z={z}", True, z) for z in z_values]:
+        lm, engine = function_lm(graded_student, "student")
+        scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]),
+                               CallBudget("student"))
+        result = greedy_select(scorer, list(reversed(candidates)), _examples(val), max_rules=3, racing=racing,
+                               racing_z=z, progress=False)
+        rows[mode] = {"calls": len(engine.requests), "rules": [r.id for r in result.selected],
+                      "val_macro_f1": round(result.val_macro_f1, 4)}
+        ratio = rows[mode]["calls"] / rows["exhaustive"]["calls"]
+        print(f"synthetic val={val} {mode:12s} {rows[mode]['calls']:6d} calls ({ratio:.2f}), rules {rows[mode]['rules']}, "
+              f"Macro F1 {result.val_macro_f1:.4f}")
+    save_result(f"racing_synthetic_{val}", rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--val", type=int, default=48)
     parser.add_argument("--max-rules", type=int, default=3)
     parser.add_argument("--z", type=float, nargs="+", default=[0.5, 0.0], help="racing confidence margins to try")
+    parser.add_argument("--synthetic", type=int, nargs="*", default=None, metavar="VAL",
+                        help="run on the deterministic graded student with these validation sizes instead")
     args = parser.parse_args()
+    if args.synthetic is not None:
+        for val in args.synthetic or [120, 480]:
+            synthetic(val, args.z)
+        return
     task = get_task("stereoset")
     valset = balanced_sample(task.load_splits(DATA_DIR).val, args.val, "label", seed=2)
     candidates = [CandidateRule(id=f"C{i + 1}", text=text, source="cluster", cluster_size=1, example_keys=(),

@@ -51,7 +51,7 @@ def race(
     ordered_val: Sequence[dspy.Example],
     *,
     eta: int = 4,
-    min_examples: int = 8,
+    min_examples: int = 30,
     z: float = 0.5,
 ) -> list[tuple[float, int]]:
     """``(Macro F1, examples it was measured on)`` for every list; survivors on the full set."""
@@ -67,5 +67,5 @@ def race(
         keep = max(1, math.ceil(len(alive) / eta))
         ranked = sorted(alive, key=lambda i: -results[i][0])  # stable: ties keep the earlier list
         floor = results[ranked[0]][0] - z * 0.5 / math.sqrt(size)
-        alive = sorted(set(ranked[:keep]) | {i for i in alive if results[i][0] >= floor})
+        alive = sorted(set(ranked[:keep]) | ({i for i in alive if results[i][0] >= floor} if z > 0 else set()))
     return results

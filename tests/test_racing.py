@@ -35,24 +35,27 @@ def _examples(n: int) -> list[dspy.Example]:
             for i in range(n)]
 
 
-def _run(racing: bool):
+def _run(racing: bool, z: float = 0.5, n: int = 480):
     program = dspy.Predict(ToySignature)
     lm, engine = function_lm(graded_student, "student")
     scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
     candidates = [CandidateRule(id=f"R{k}", text=text, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
                   for k, text in enumerate(ACCURACY)]
-    result = greedy_select(scorer, list(reversed(candidates)), _examples(120), min_gain=0.01, max_rules=3,
-                           racing=racing, progress=False)
+    result = greedy_select(scorer, list(reversed(candidates)), _examples(n), min_gain=0.01, max_rules=3,
+                           racing=racing, racing_z=z, progress=False)
     return result, len(engine.requests)
 
 
 def test_racing_returns_the_exhaustive_winner_with_far_fewer_calls():
     exhaustive, exhaustive_calls = _run(racing=False)
     raced, raced_calls = _run(racing=True)
+    halving, halving_calls = _run(racing=True, z=0.0)  # plain successive halving, no margin
     assert [r.id for r in raced.selected] == [r.id for r in exhaustive.selected] == ["R0"]
-    assert raced.val_macro_f1 == exhaustive.val_macro_f1
+    assert [r.id for r in halving.selected] == ["R0"]
+    assert raced.val_macro_f1 == halving.val_macro_f1 == exhaustive.val_macro_f1
+    assert halving_calls <= 0.3 * exhaustive_calls
     assert raced_calls <= 0.5 * exhaustive_calls
-    dropped = [t for t in raced.rounds[0].trials if t.examples < 120]
+    dropped = [t for t in raced.rounds[0].trials if t.examples < 480]
     assert dropped  # racing really stopped some lists early
 
 
