@@ -277,11 +277,13 @@ def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
 def test_budget_sizes_each_optimizer_within_it():
     assert copro_depth(120, 3, 20) == 2 and copro_depth(10, 3, 20) == 1
     for budget in (30, 60, 120, 500):
-        trials = mipro_trials(budget, 12, 8, 2)
-        assert trials == 1 or 8 * trials + 12 * (trials // 2 + 1) <= budget
+        trials = mipro_trials(budget, 12, 8, 2)  # small validation set: full evaluations only
+        assert trials == 1 or 12 * (trials + 1) <= budget
+        trials = mipro_trials(budget, 64, 8, 2)  # minibatched
+        assert trials == 1 or 8 * trials + 64 * (trials // 2 + 1) <= budget
         steps = simba_steps(budget, 4, 3, 20)
         assert steps == 1 or steps * 28 + min(4, steps + 1) * 20 <= budget
-    assert mipro_trials(120, 12, 8, 2) == 7 and simba_steps(120, 4, 3, 20) == 2
+    assert mipro_trials(120, 12, 8, 2) == 9 and simba_steps(120, 4, 3, 20) == 2
 
 
 def test_cli_registers_compare():

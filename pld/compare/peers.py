@@ -39,9 +39,15 @@ def copro_depth(budget: int, breadth: int, n_examples: int) -> int:
     return max(1, budget // (breadth * n_examples))
 
 
+def mipro_minibatch(n_val: int) -> bool:
+    """Minibatch only a validation set several minibatches long: on a small one, MIPROv2 3.4.1 runs
+    out of not-yet-fully-evaluated programs and raises "No valid program found in param_score_dict"."""
+    return n_val >= 4 * MIPRO_MINIBATCH
+
+
 def mipro_trials(budget: int, n_val: int, minibatch_size: int, full_eval_steps: int) -> int:
     """Most trials whose student calls (MIPROv2's own estimate) fit the budget; at least one."""
-    if n_val <= minibatch_size:  # no minibatching: every trial is a full evaluation
+    if not mipro_minibatch(n_val):  # every trial is a full evaluation
         return max(1, budget // n_val - 1)
     trials = 1
     while minibatch_size * (trials + 1) + n_val * ((trials + 1) // full_eval_steps + 1) <= budget:
@@ -93,7 +99,7 @@ def _copro(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
 def _mipro_settings(demos: int) -> Any:
     def settings(ctx: MethodContext) -> dict[str, Any]:
         n_val = len(ctx.valset)
-        minibatch = n_val > MIPRO_MINIBATCH
+        minibatch = mipro_minibatch(n_val)
         return {"optimizer": "dspy.MIPROv2", "auto": None, "num_candidates": MIPRO_CANDIDATES,
                 "num_trials": mipro_trials(ctx.budget, n_val, MIPRO_MINIBATCH, MIPRO_FULL_EVAL_STEPS),
                 "max_bootstrapped_demos": demos, "max_labeled_demos": demos, "minibatch": minibatch,
