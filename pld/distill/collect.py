@@ -181,8 +181,8 @@ def _rationale_call(teacher: Teacher, mode: TraceMode, task: str, text: str, tra
 def _costs(counter: UsageCounter, completions: CompletionLog, calls: list[TeacherCall], teacher_lm: dspy.BaseLM,
            n_examples: int, skipped: int, k_shot: int, seed: int) -> DistillCosts:
     records = [record for record in counter.records if record.role == "teacher"]
-    hits = sum(_cache_hit(record) for record in records)
-    new = [record for record in records if not _cache_hit(record)]
+    hits = sum(record.cache_hit for record in records)
+    new = [record for record in records if not record.cache_hit]
     tokenizer = tokenizer_for(teacher_lm)
     rationale = count_calls([c for c in calls if c.kind == "rationale"], completions.texts["rationales"], tokenizer)
     label = count_calls([c for c in calls if c.kind == "label"], completions.texts["labels"], tokenizer)
@@ -205,9 +205,3 @@ def _costs(counter: UsageCounter, completions: CompletionLog, calls: list[Teache
         rationale_calls=rationale, label_only_calls=label, skipped_rationales=skipped,
         rationale_saving_tokens=saving, k_shot=compare_k_shot(calls, tokenizer, k_shot, seed),
     )
-
-
-def _cache_hit(record: CallRecord) -> bool:
-    """DSPy 3.4.1 marks a cache hit on the response only on its LiteLLM path; on the engine path
-    (the embedded models) the only mark is the usage it clears, so a call without tokens is a hit."""
-    return record.cache_hit or (record.input_tokens == 0 and record.output_tokens == 0)
