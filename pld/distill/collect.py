@@ -21,7 +21,7 @@ from pld.errors import ConfigError
 from pld.rules import Trace, example_key
 from pld.teacher import Teacher
 from pld.traces import TraceMode, collect_traces, program_task, render_example
-from pld.usage import CallRecord, UsageCounter
+from pld.usage import UsageCounter
 
 logger = logging.getLogger(__name__)
 
