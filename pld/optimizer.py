@@ -53,6 +53,7 @@ class PLD(Teleprompter):
         max_teacher_calls: int | None = None,
         max_student_calls: int | None = None,
         selection: Literal["auto", "racing", "exhaustive"] = "auto",
+        racing_z: float = 0.5,
         num_threads: int | None = None,
         seed: int = 0,
         progress: bool = True,
@@ -77,6 +78,8 @@ class PLD(Teleprompter):
                 halving with a confidence margin) and decides each round on the full set;
                 "exhaustive" scores every list in full; "auto" races from RACING_MIN_VAL validation
                 examples on (on fewer, early subsets are too small to rank lists reliably).
+            racing_z: Confidence margin of racing in standard errors; 0 is plain successive halving
+                (fewest calls, most risk of dropping the winner on a noisy student).
             num_threads: Concurrent student requests; None picks 1 for an embedded model, 4 for servers.
             seed: Seeds every random choice of the run.
             progress: Show a progress bar per phase.
@@ -95,6 +98,7 @@ class PLD(Teleprompter):
         self.max_teacher_calls = max_teacher_calls
         self.max_student_calls = max_student_calls
         self.selection = selection
+        self.racing_z = racing_z
         self.num_threads = num_threads
         self.seed = seed
         self.progress = progress
@@ -104,7 +108,8 @@ class PLD(Teleprompter):
 
     def settings(self) -> dict[str, Any]:
         names = ("trace_mode", "eps", "min_samples", "max_candidates", "max_rules", "min_gain",
-                 "max_repair_rounds", "max_teacher_calls", "max_student_calls", "selection", "num_threads", "seed")
+                 "max_repair_rounds", "max_teacher_calls", "max_student_calls", "selection", "racing_z",
+                 "num_threads", "seed")
         return {name: getattr(self, name) for name in names}
 
     def estimate(self, n_train: int, n_val: int) -> dict[str, int]:
@@ -173,7 +178,8 @@ class PLD(Teleprompter):
             candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task)
         with _phase("selection", counter, phases):
             selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain, max_rules=self.max_rules,
-                                      racing=self._racing(len(valset)), seed=self.seed, progress=self.progress)
+                                      racing=self._racing(len(valset)), racing_z=self.racing_z, seed=self.seed,
+                                      progress=self.progress)
         rules = [rule.text for rule in selection.selected]
         with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
                                                       disable=not self.progress, leave=False) as bar:
