@@ -17,6 +17,7 @@ from _common import DATA_DIR, artifact_rules, save_result
 
 from pld.evaluate import run_program, student_adapter
 from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
+from pld.local.labels import shared_prefix_length
 from pld.local.prompting import render_chat
 from pld.programs import truncate_document
 from pld.render import base_instructions, with_rules
@@ -35,15 +36,6 @@ def prompt_ids(lm, program, example) -> list[int]:
     return engine._model().tokenize(text.encode("utf-8"), add_bos=True, special=True)
 
 
-def lcp(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def measure(order, lm, program, reset) -> dict:
     """Tokens processed for ``order``, starting from a KV cache that holds an unrelated prompt."""
     reset()
@@ -53,7 +45,7 @@ def measure(order, lm, program, reset) -> dict:
     total = engine.prompt_tokens_total - before_total
     actual = engine.prompt_tokens_evaluated - before_done
     prompts = [prompt_ids(lm, program, ex) for ex in order]
-    perfect = sum(len(p) - max([lcp(p, q) for q in prompts[:i]] or [0]) for i, p in enumerate(prompts))
+    perfect = sum(len(p) - max([shared_prefix_length(p, q) for q in prompts[:i]] or [0]) for i, p in enumerate(prompts))
     return {"queries": len(order), "prompt_tokens": total, "processed": actual, "perfect": perfect,
             "efficiency": round(perfect / actual, 3), "reuse": round(1 - actual / total, 3)}
 

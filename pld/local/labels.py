@@ -6,20 +6,25 @@ opens every prompt is computed once per run of examples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 
-def common_prefix(llama: Any, prompt_ids: list[int]) -> int:
-    """How many leading tokens of ``prompt_ids`` the model's KV cache already holds."""
-    previous = llama.input_ids[: llama.n_tokens]
+def shared_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
+    """How many leading tokens two token sequences share."""
     count = 0
-    for old, new in zip(previous, prompt_ids):
-        if old != new:
+    for a, b in zip(first, second):
+        if a != b:
             break
         count += 1
     return count
+
+
+def common_prefix(llama: Any, prompt_ids: list[int]) -> int:
+    """How many leading tokens of ``prompt_ids`` the model's KV cache already holds."""
+    return shared_prefix_length(llama.input_ids[: llama.n_tokens], prompt_ids)
 
 
 def eval_prefix_shared(llama: Any, prompt_ids: list[int]) -> np.ndarray:
