@@ -8,16 +8,20 @@ Layout of ``ARTIFACT/``::
     report.json     the full run report (traces, rounds, costs)
     report.md       the review document a person reads
 
-Writes go to a sibling temporary directory that is renamed into place, so an interrupted save
-never leaves a directory that loads.
+Writes go to a sibling temporary directory that is swapped into place under a lock, so an
+interrupted save never leaves a directory that loads, and the replaced version stays recoverable
+as ``ARTIFACT.previous/``. Reading checks every checksum and that the manifest's rules are the
+rules ``program.json`` gives the student, so a manifest re-sealed by hand cannot misreport them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import platform
+from collections.abc import Collection
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 CONTENT_FILES = ("program.json", "report.json", "report.md")
+DECODING_FIELDS = ("label_mode", "calibrate")  # how the student was scored; loading keeps them
 
 
 class Manifest(BaseModel):
@@ -128,6 +133,7 @@ def read_manifest(path: str | Path, *, verify: bool = True) -> Manifest:
         if manifest.checksum != payload_checksum(raw):
             raise ArtifactError(f"{path}/manifest.json was changed after it was written (checksum mismatch).")
         verify_artifact(path, manifest)
+        verify_rules(path, manifest, _stored_instructions(path))
     return manifest
 
 
@@ -143,16 +149,80 @@ def verify_artifact(path: Path, manifest: Manifest) -> None:
             )
 
 
+def _stored_instructions(path: Path) -> dict[str, str]:
+    """Each predictor's instructions as ``program.json`` holds them, by predictor name."""
+    try:
+        state = json.loads((path / "program.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path}/program.json cannot be read as JSON: {exc}") from exc
+    if not isinstance(state, dict):
+        raise ArtifactError(f"{path}/program.json is not a DSPy program state (not a JSON object).")
+    found: dict[str, str] = {}
+    for name, entry in state.items():
+        signature = entry.get("signature") if isinstance(entry, dict) else None
+        if isinstance(signature, dict) and isinstance(signature.get("instructions"), str):
+            found[name] = signature["instructions"]
+    return found
+
+
+def verify_rules(path: Path, manifest: Manifest, instructions: dict[str, str]) -> None:
+    """The manifest's rules, rendered after each predictor's own instructions, are exactly that
+    predictor's ``instructions``: what ``pld show`` lists is what the student reads.
+
+    A predictor's own instructions are the text before the rules block (all of it when there is
+    none), so artifacts of other optimizers, which record no rules, keep their own wording.
+    """
+    from pld.render import render_instructions
+
+    rules = [rule.get("text") for rule in manifest.rules]
+    if not all(isinstance(text, str) for text in rules):
+        raise ArtifactError(f"{path}/manifest.json has a rule without text (edited by hand?).")
+    if not instructions:
+        raise ArtifactError(f"{path}/program.json holds no predictor instructions.")
+    for text in instructions.values():
+        if text.strip() != render_instructions(own_instructions(text), rules):
+            raise ArtifactError(
+                f"{path}: manifest rules differ from program.json's instructions (re-sealed by hand?). "
+                "Recompile it, or restore its .previous version."
+            )
+
+
+def own_instructions(instructions: str) -> str:
+    """A predictor's instructions without the rules block PLD appends (``instructions.j2``)."""
+    from pld.render import render_instructions
+
+    header = render_instructions("", ["rule"]).splitlines()[0]
+    base, found, _ = instructions.partition(f"\n\n{header}\n")
+    return base if found else instructions
+
+
+def decoding_options(manifest: Manifest, options: LMOptions | None = None,
+                     explicit: Collection[str] | None = None) -> LMOptions:
+    """``options`` with the label decoding the artifact was scored with (``label_mode``,
+    ``calibrate``), except the fields named in ``explicit``. ``options`` without ``explicit`` are
+    taken as they are, every field counting as set on purpose."""
+    from pld.lm import LMOptions
+
+    if options is not None and explicit is None:
+        return options
+    recorded = {key: value for key, value in manifest.student_options.items()
+                if key in DECODING_FIELDS and key not in (explicit or ())}
+    return dataclasses.replace(options or LMOptions(), **recorded)
+
+
 def load(
     path: str | Path,
     student_lm: str | dspy.BaseLM | None = None,
     *,
     task: str | None = None,
     options: LMOptions | None = None,
+    explicit: Collection[str] | None = None,
 ) -> dspy.Module:
     """A ready program from an artifact, bound to its student (or to ``student_lm``).
 
-    Refuses a tampered, truncated, newer-schema or (with ``task``) wrong-task artifact.
+    Refuses a tampered, truncated, newer-schema, re-sealed or (with ``task``) wrong-task artifact.
+    The student decodes labels as the artifact records when ``options`` is None, or for the
+    decoding fields not named in ``explicit`` (see ``decoding_options``).
     """
     from pld.lm import make_lm
     from pld.tasks import get_task
@@ -166,11 +236,9 @@ def load(
         program.load(str(path / "program.json"))
     except Exception as exc:  # noqa: BLE001 - DSPy raises several types for a bad state file
         raise ArtifactError(f"{path}/program.json could not be loaded into the {manifest.task} program: {exc}") from exc
+    verify_rules(path, manifest, {name: p.signature.instructions for name, p in program.named_predictors()})
     lm = student_lm if student_lm is not None else manifest.student_model
-    if options is None:  # decode labels the way the program was compiled and scored
-        from pld.lm import LMOptions
-
-        options = LMOptions(**{k: v for k, v in manifest.student_options.items() if k in ("label_mode", "calibrate")})
+    options = decoding_options(manifest, options, explicit)
     program.set_lm(make_lm(lm, options) if isinstance(lm, str) else lm)
     program.pld_manifest = manifest
     return program

@@ -11,12 +11,12 @@ from pld.errors import PLDError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pld.commands import compare, compile, distill, evaluate, predict, review
+    from pld.commands import compare, compile, distill, doctor, evaluate, predict, review
 
     parser = argparse.ArgumentParser(prog="pld", description="Prompt-Level Distillation for DSPy programs.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (compile, evaluate, review, predict, distill, compare):
+    for module in (compile, evaluate, review, predict, distill, compare, doctor):
         module.register(commands)
     return parser
 
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "LiteLLM", "litellm", "dspy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        args.func(args)
+        status = args.func(args)  # a command may return a non-zero exit status (partial success)
     except PLDError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_redacted(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -39,7 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no partial artifact was written", file=sys.stderr)
         return 130
-    return 0
+    except Exception as exc:  # noqa: BLE001 - a bug or an OS error: one line, the traceback on request
+        if args.verbose:
+            raise
+        print(f"error: {_redacted(f'{type(exc).__name__}: {exc}')} (rerun with --verbose for the traceback)",
+              file=sys.stderr)
+        return 1
+    return int(status or 0)
+
+
+def _redacted(text: str) -> str:
+    from pld.faults import redact
+
+    return redact(text)
 
 
 if __name__ == "__main__":

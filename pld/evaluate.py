@@ -1,7 +1,9 @@
-"""Run a DSPy program over examples and score it: one sequential or threaded loop, no aborts.
+"""Run a DSPy program over examples and score it: one sequential or threaded loop.
 
 A student that fails to produce a parseable answer yields ``None`` for that example, which the
-metric counts as wrong and as a format failure; the run always goes on.
+metric counts as wrong and as a format failure; the run goes on. A backend that cannot answer at
+all (refused credentials, unknown model or path, unreachable or hung server) is no answer: it
+raises ``BackendError`` at once (``pld.faults``) instead of scoring every example as a failure.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import dspy
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
+from pld.errors import PLDError
+from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1
 from pld.usage import UsageCounter
 
@@ -30,13 +34,17 @@ def student_adapter() -> dspy.ChatAdapter:
 
 
 def predict_one(program: dspy.Module, example: dspy.Example, lm: dspy.BaseLM) -> tuple[Any, float]:
-    """One prediction (``None`` when the LM's answer could not be parsed) and its latency."""
+    """One prediction (``None`` when the LM's answer could not be parsed) and its latency;
+    a backend fault raises ``BackendError``."""
     started = time.perf_counter()
     try:
         with dspy.context(lm=lm, adapter=student_adapter()):
             prediction = program(**example.inputs())
-    except Exception as exc:  # noqa: BLE001 - any failure of one example is a format failure
-        logger.debug("prediction failed: %s", exc)
+    except PLDError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failure of one answer is a format failure
+        raise_if_backend_fault(exc, lm)
+        logger.debug("prediction failed: %s", redact(str(exc)))
         prediction = None
     return prediction, time.perf_counter() - started
 
@@ -57,11 +65,14 @@ def run_program(
             results.append(predict_one(program, example, lm))
             bar.update()
     else:
-        with ThreadPoolExecutor(num_threads) as pool:
+        pool = ThreadPoolExecutor(num_threads)
+        try:
             futures = [pool.submit(copy_context().run, predict_one, program, ex, lm) for ex in examples]
             for future in futures:
-                results.append(future.result())
+                results.append(future.result())  # a worker's BackendError surfaces here
                 bar.update()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # after a fault, queued examples are not sent
     bar.close()
     return [r[0] for r in results], [r[1] for r in results]
 

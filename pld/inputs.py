@@ -11,7 +11,10 @@ import dspy
 from pld.errors import ConfigError
 
 
-def check_examples(examples: Sequence[dspy.Example] | None, name: str, label_field: str, *, labelled: bool) -> list[dspy.Example]:
+def check_examples(examples: Sequence[dspy.Example] | None, name: str, label_field: str, *, labelled: bool,
+                   labels: Sequence[str] | None = None) -> list[dspy.Example]:
+    """The examples as a list, refusing ones a run would trip over later: no input fields, an
+    input that is None, and (when ``labelled``) a missing or None label, or one outside ``labels``."""
     if examples is None or len(examples) == 0:
         raise ConfigError(f"{name} is empty: pass a non-empty list of dspy.Example.")
     checked = list(examples)
@@ -19,17 +22,35 @@ def check_examples(examples: Sequence[dspy.Example] | None, name: str, label_fie
         if not isinstance(example, dspy.Example):
             raise ConfigError(f"{name}[{index}] is a {type(example).__name__}, not a dspy.Example.")
         try:
-            example.inputs()
+            inputs = example.inputs()
         except ValueError as exc:
             raise ConfigError(
                 f"{name}[{index}] has no input fields: build it with dspy.Example(...).with_inputs('field', ...)."
             ) from exc
-        if labelled and label_field not in example.keys():
-            raise ConfigError(
-                f"{name}[{index}] has no {label_field!r} label; label it, pass metric=macro_f1(label_field=...), "
-                "or use trace_mode='label-free' for unlabeled training data."
-            )
+        for field, value in inputs.items():
+            if value is None:
+                raise ConfigError(
+                    f"{name}[{index}].{field} is None: give every input field a value, or leave the example out."
+                )
+        if labelled:
+            _check_label(example, f"{name}[{index}]", label_field, labels)
     return checked
+
+
+def _check_label(example: dspy.Example, where: str, label_field: str, labels: Sequence[str] | None) -> None:
+    if label_field not in example.keys():
+        raise ConfigError(
+            f"{where} has no {label_field!r} label; label it, pass metric=macro_f1(label_field=...), "
+            "or use trace_mode='label-free' for unlabeled training data."
+        )
+    label = example[label_field]
+    if label is None:
+        raise ConfigError(f"{where}.{label_field} is None: give it one of the labels, or leave the example out.")
+    if labels is not None and str(label) not in labels:
+        raise ConfigError(
+            f"{where}.{label_field} is {label!r}, not one of the labels {', '.join(map(repr, labels))}: "
+            "fix its spelling, or pass metric=macro_f1(labels=[...]) with the full label set."
+        )
 
 
 def infer_labels(program: dspy.Module, label_field: str) -> tuple[str, ...]:

@@ -15,13 +15,14 @@ from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
 from pld.clustering import Embedder, cluster_traces
+from pld.hygiene import rejected, rule_problem, screen_traces
 from pld.inputs import check_examples, infer_labels, split_valset
 from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, default_concurrency, make_lm
 from pld.metrics import MacroF1, macro_f1
 from pld.render import base_instructions, with_rules
 from pld.repair import repair_rules
 from pld.report import PhaseCost, RunReport
-from pld.rules import CandidateRule, SelectedRule, Trace
+from pld.rules import CandidateRule, RejectedRule, SelectedRule, Trace
 from pld.scoring import StudentScorer
 from pld.selection import greedy_select
 from pld.teacher import Teacher
@@ -140,10 +141,11 @@ class PLD(Teleprompter):
         metric = self.metric or macro_f1()
         if metric.labels is None:
             metric = metric.with_labels(infer_labels(student, metric.label_field))
-        trainset = check_examples(trainset, "trainset", metric.label_field, labelled=self.trace_mode == "label-conditioned")
+        trainset = check_examples(trainset, "trainset", metric.label_field, labelled=self.trace_mode == "label-conditioned",
+                                  labels=metric.labels)
         if valset is None:
             trainset, valset = split_valset(trainset, rng)
-        valset = check_examples(valset, "valset", metric.label_field, labelled=True)
+        valset = check_examples(valset, "valset", metric.label_field, labelled=True, labels=metric.labels)
         teacher_lm = _resolve_lm(teacher if teacher is not None else self.teacher_lm)
         student_lm = _resolve_lm(self.student_lm)
 
@@ -174,8 +176,9 @@ class PLD(Teleprompter):
         with _phase("traces", counter, phases):
             traces = collect_traces(teacher, teacher_lm, trainset, task=task, label_field=metric.label_field,
                                     mode=self.trace_mode, budget=teacher_budget, progress=self.progress)
+        refused: list[RejectedRule] = []
         with _phase("synthesis", counter, phases):
-            candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task)
+            candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task, metric.labels, refused)
         with _phase("selection", counter, phases):
             selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain, max_rules=self.max_rules,
                                       racing=self._racing(len(valset)), racing_z=self.racing_z, seed=self.seed,
@@ -199,7 +202,8 @@ class PLD(Teleprompter):
             final_val_macro_f1=final_scores.macro_f1, final_val_scores=final_scores, rules=selected,
             candidate_rules=candidates, traces=traces, teacher_accuracy=teacher_accuracy(traces),
             selection_rounds=selection.rounds, selection_stop_reason=selection.stop_reason,
-            repair_rounds=repair.rounds,
+            repair_rounds=repair.rounds, rejected_rules=refused + repair.rejected,
+            warnings=selection.warnings + repair.warnings,
             phases={name: PhaseCost(seconds=round(seconds, 3), usage=counter.by_phase().get(name, {}))
                     for name, seconds in phases.items()},
             totals={role: counter.totals(role=role).as_dict() for role in sorted({r.role for r in counter.records})},
@@ -218,9 +222,13 @@ class PLD(Teleprompter):
         compiled._compiled = True
         return compiled
 
-    def _candidates(self, teacher: Teacher, teacher_lm: dspy.BaseLM, budget: CallBudget,
-                    traces: list[Trace], task: str) -> list[CandidateRule]:
-        clusters, noise = cluster_traces(traces, self.embedder, eps=self.eps, min_samples=self.min_samples)
+    def _candidates(self, teacher: Teacher, teacher_lm: dspy.BaseLM, budget: CallBudget, traces: list[Trace],
+                    task: str, labels: Sequence[str], refused: list[RejectedRule]) -> list[CandidateRule]:
+        """Candidate rules from clusters, then unclustered micro-rules; texts that fail hygiene
+        (pld.hygiene) are recorded in ``refused``, never handed to selection."""
+        usable, dropped = screen_traces(traces, labels)
+        refused.extend(dropped)
+        clusters, noise = cluster_traces(usable, self.embedder, eps=self.eps, min_samples=self.min_samples)
         candidates: list[CandidateRule] = []
         seen: set[str] = set()
         for cluster in clusters[: self.max_candidates]:
@@ -230,27 +238,36 @@ class PLD(Teleprompter):
                 with dspy.context(lm=teacher_lm):
                     text = teacher.merge_rules(task, micro)
             except Exception as exc:  # noqa: BLE001 - fall back to the cluster's first micro-rule
-                logger.warning("merging a cluster failed (%s); using its first micro-rule", exc)
+                from pld.faults import raise_if_backend_fault, redact
+
+                raise_if_backend_fault(exc, teacher_lm)  # a teacher that cannot answer at all ends the run
+                logger.warning("merging a cluster failed (%s); using its first micro-rule", redact(str(exc)))
                 text = micro[0]
-            _add(candidates, seen, text or micro[0], "cluster", cluster.traces)
+            if _add(candidates, seen, text or micro[0], "cluster", cluster.traces, labels, refused) == "rejected":
+                _add(candidates, seen, micro[0], "cluster", cluster.traces, labels, refused)  # screened already
         # Too few clusters (small runs): unclustered micro-rules become candidates themselves.
         for trace in noise:
             if len(candidates) >= self.max_candidates:
                 break
-            _add(candidates, seen, trace.micro_rule, "micro-rule", (trace,))
+            _add(candidates, seen, trace.micro_rule, "micro-rule", (trace,), labels, refused)
         logger.info("%d candidate rules", len(candidates))
         return candidates
 
 
-def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str, traces: Sequence[Trace]) -> None:
+def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str, traces: Sequence[Trace],
+         labels: Sequence[str], refused: list[RejectedRule]) -> Literal["added", "duplicate", "rejected"]:
+    if problem := rule_problem(text, labels):
+        refused.append(rejected(text, problem, "candidate", [t.example_key for t in traces]))
+        return "rejected"
     key = text.lower()
-    if not text or key in seen:
-        return
+    if key in seen:
+        return "duplicate"
     seen.add(key)
     candidates.append(CandidateRule(
         id=f"C{len(candidates) + 1}", text=text, source=source, cluster_size=len(traces),
         example_keys=tuple(t.example_key for t in traces), micro_rules=tuple(t.micro_rule for t in traces),
     ))
+    return "added"
 
 
 def _selected_rules(selection, final_texts: list[str]) -> list[SelectedRule]:

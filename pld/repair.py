@@ -12,7 +12,10 @@ from pydantic import BaseModel
 
 from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
+from pld.hygiene import SEVERE, rejected, screen_rules
+from pld.rules import RejectedRule, example_key
 from pld.scoring import StudentScorer
+from pld.selection import unresolved_gain
 from pld.teacher import Teacher
 from pld.traces import render_example
 
@@ -34,6 +37,8 @@ class RepairResult(BaseModel):
     rules: list[str]
     val_macro_f1: float
     rounds: list[RepairRound]
+    rejected: list[RejectedRule] = []  # proposed rules not kept: unsafe, no gain, or not scored
+    warnings: list[str] = []  # accepted rewrites whose gain the validation set cannot resolve
 
 
 def repair_rules(
@@ -55,7 +60,9 @@ def repair_rules(
     max_successes_shown: int = 4,
 ) -> RepairResult:
     rules, rounds = list(rules), []
-    label_field = scorer.metric.label_field
+    refused: list[RejectedRule] = []
+    warnings: list[str] = []
+    label_field, labels = scorer.metric.label_field, scorer.metric.labels or ()
     for number in range(1, max_rounds + 1):
         try:
             predicted = scorer.labels(rules, trainset)
@@ -85,15 +92,26 @@ def repair_rules(
             rounds.append(_rejected(number, failures, shown_successes, [], str(exc)))
             break
         except Exception as exc:  # noqa: BLE001 - a garbled rewrite is a rejected round, not a crash
-            rounds.append(_rejected(number, failures, shown_successes, [], f"teacher failed: {exc}"))
+            from pld.faults import raise_if_backend_fault, redact
+
+            raise_if_backend_fault(exc, teacher_lm)  # a teacher that cannot answer at all ends the run
+            rounds.append(_rejected(number, failures, shown_successes, [], f"teacher failed: {redact(str(exc))}"))
+            break
+        shown = [example_key(ex) for ex, _ in shown_failures] + [example_key(ex) for ex in shown_successes]
+        raw = proposed
+        proposed, unsafe = _screen(raw, rules, labels, number, shown, refused)
+        if unsafe:
+            rounds.append(_rejected(number, failures, shown_successes, raw, f"unsafe rewrite refused: {unsafe}"))
             break
         if not proposed or proposed == rules:
-            rounds.append(_rejected(number, failures, shown_successes, proposed, "no usable rewrite"))
+            note = "no usable rewrite" + (" (every proposed rule failed hygiene)" if raw and not proposed else "")
+            rounds.append(_rejected(number, failures, shown_successes, proposed, note))
             break
         try:
             score = scorer.macro_f1(proposed, valset)
         except BudgetExceeded as exc:
             rounds.append(_rejected(number, failures, shown_successes, proposed, str(exc)))
+            refused.extend(_not_kept(proposed, rules, "not-scored", f"not scored: {exc}", shown, number))
             break
         gain = score - current_score
         accepted = gain >= min_gain and gain > 0
@@ -102,9 +120,35 @@ def repair_rules(
         logger.info("repair round %d: %d failures, rewrite scores %.4f (gain %+.4f)%s", number, len(failures),
                     score, gain, "" if accepted else " - rejected")
         if not accepted:
+            reason = f"its rewrite scored {score:.4f} on validation ({gain:+.4f}), below min_gain={min_gain}"
+            refused.extend(_not_kept(proposed, rules, "no-gain", reason, shown, number))
             break
+        warning = unresolved_gain(scorer, rules, proposed, valset, gain=gain, min_gain=min_gain,
+                                  what=f"the repair rewrite of round {number}")
+        warnings += [warning] if warning else []
         rules, current_score = proposed, score
-    return RepairResult(rules=rules, val_macro_f1=current_score, rounds=rounds)
+    return RepairResult(rules=rules, val_macro_f1=current_score, rounds=rounds, rejected=refused, warnings=warnings)
+
+
+def _screen(proposed: list[str], current: list[str], labels: Sequence[str], number: int, shown: list[str],
+            refused: list[RejectedRule]) -> tuple[list[str], str | None]:
+    """The usable rules of a rewrite, and the reason to refuse it whole: markup or an override in
+    any rule means the inputs shown to the teacher steered it, so none of its rules is trusted."""
+    usable, problems = screen_rules(proposed, labels)
+    refused.extend(rejected(text, problem, "repair", shown, number) for text, problem in problems)
+    severe = next((problem.reason for _, problem in problems if problem.kind in SEVERE), None)
+    if severe is None:
+        return usable, None
+    refused.extend(_not_kept(usable, current, "unsafe-rewrite", "part of a rewrite that also held an unsafe rule",
+                             shown, number))
+    return [], severe
+
+
+def _not_kept(proposed: list[str], current: list[str], kind: str, reason: str, shown: list[str],
+              number: int) -> list[RejectedRule]:
+    """Records for the rules a rewrite proposed that the current list does not already hold."""
+    return [RejectedRule(text=text, stage="repair", kind=kind, reason=reason, example_keys=tuple(shown), round=number)
+            for text in proposed if text not in current]
 
 
 def _rejected(number: int, failures: list, successes: list, proposed: list[str], note: str) -> RepairRound:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
 from pld.metrics import LabelScores
 from pld.repair import RepairRound
-from pld.rules import CandidateRule, SelectedRule, Trace
+from pld.rules import CandidateRule, ExampleRef, RejectedRule, SelectedRule, Trace, excerpt
 from pld.selection import SelectionRound
 
 
@@ -20,6 +21,10 @@ class PhaseCost(BaseModel):
 
 
 class RunReport(BaseModel):
+    """Everything a run did, so a reviewer can trace each rule back to the training examples it
+    came from and see every rule text that was refused (``rejected_rules``) and every gain the
+    validation set was too small to resolve (``warnings``)."""
+
     label_field: str
     labels: list[str]
     trace_mode: str
@@ -43,6 +48,29 @@ class RunReport(BaseModel):
     phases: dict[str, PhaseCost]
     totals: dict[str, dict[str, Any]]
     unique_student_queries: int
+    rejected_rules: list[RejectedRule] = []
+    warnings: list[str] = []
+
+    def example_refs(self, keys: Sequence[str]) -> list[ExampleRef]:
+        """The training examples behind ``keys``: id and a short excerpt, from the run's traces.
+
+        Examples with identical inputs share a key; its n-th occurrence in ``keys`` names the n-th
+        trace with that key, so a cluster of duplicates still lists each example's own id.
+        """
+        by_key: dict[str, list[Trace]] = {}
+        for trace in self.traces:
+            by_key.setdefault(trace.example_key, []).append(trace)
+        seen: dict[str, int] = {}
+        refs = []
+        for key in keys:
+            traces = by_key.get(key)
+            if not traces:
+                refs.append(ExampleRef(key=key, id=None, excerpt="(no trace recorded)"))
+                continue
+            trace = traces[seen.get(key, 0) % len(traces)]
+            seen[key] = seen.get(key, 0) + 1
+            refs.append(ExampleRef(key=key, id=trace.example_id, excerpt=excerpt(trace.inputs)))
+        return refs
 
     def summary(self) -> str:
         """A few lines for logs and the terminal."""
@@ -52,6 +80,10 @@ class RunReport(BaseModel):
             f"rules: {len(self.rules)} selected from {len(self.candidate_rules)} candidates "
             f"({self.selection_stop_reason})",
         ]
+        if self.rejected_rules:
+            stages = sorted({rule.stage for rule in self.rejected_rules})
+            lines.append(f"rejected: {len(self.rejected_rules)} rule texts ({', '.join(stages)}); see report.md")
+        lines += [f"warning: {warning}" for warning in self.warnings]
         for role, totals in self.totals.items():
             lines.append(f"{role}: {totals['calls']} calls ({totals['cache_hits']} cached), "
                          f"{totals['input_tokens']} prompt + {totals['output_tokens']} completion tokens")

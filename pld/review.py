@@ -1,19 +1,21 @@
-"""Reading and editing compiled artifacts: show the rules, diff two artifacts, edit by hand."""
+"""Reading compiled artifacts: show the rules, diff two artifacts (hand edits: ``pld.edit``)."""
 
 from __future__ import annotations
 
 import difflib
-import json
 from pathlib import Path
 
-import dspy
+from pld.artifact import Manifest, read_manifest
+from pld.edit import edit_rules, read_rules_file  # noqa: F401 - edits live in pld.edit; old imports keep working
+from pld.provenance import hint_line, provenance_lines
+from pld.render import _environment
+from pld.report import RunReport
+from pld.report_markdown import template_helpers
 
-from pld.artifact import Manifest, read_manifest, write_artifact
-from pld.errors import ArtifactError
-from pld.render import _environment, base_instructions, with_rules
 
-
-def show_text(manifest: Manifest) -> str:
+def show_text(manifest: Manifest, report: RunReport | None = None, *, full: bool = False) -> str:
+    """Rules, gains, provenance and scores; with ``report``, its warnings too, and with ``full``
+    every candidate, micro-rule and rejected rule text with the training examples behind it."""
     lines = [
         f"PLD artifact · task {manifest.task} · student {manifest.student_model} · teacher {manifest.teacher_model}",
         f"validation Macro F1: baseline {_score(manifest.baseline_val_macro_f1)}, final {_score(manifest.final_val_macro_f1)}"
@@ -26,11 +28,17 @@ def show_text(manifest: Manifest) -> str:
         lines.append(f"{number:>3}. {rule['text']}")
         lines.append(f"     gain {_gain(rule.get('marginal_gain'))} · source {rule.get('source', '?')} "
                      f"{rule.get('candidate_id', '')} · from {len(rule.get('example_keys') or ())} training example(s)")
+    if report is not None:
+        extra = [f"warning: {warning}" for warning in report.warnings]
+        extra += ([""] if extra else []) + provenance_lines(report) if full else [hint_line(report)]
+        lines += ["", *extra]
     return "\n".join(lines)
 
 
-def show_markdown(manifest: Manifest) -> str:
-    return _environment().get_template("review.md.j2").render(m=manifest, score=_score, gain=_gain)
+def show_markdown(manifest: Manifest, report: RunReport | None = None, *, full: bool = False) -> str:
+    """The review document; ``report`` and ``full`` as for ``show_text``."""
+    return _environment().get_template("review.md.j2").render(
+        m=manifest, score=_score, gain=_gain, report=report, full=full, **template_helpers())
 
 
 def _score(value: float | None) -> str:
@@ -63,40 +71,5 @@ def diff_rules(before: list[str], after: list[str]) -> list[str]:
     return lines or ["no differences in the rules"]
 
 
-def edit_rules(path: str | Path, rules: list[str]) -> Manifest:
-    """Replace an artifact's rules by hand, re-render the program, and re-seal it as edited."""
-    from pld.tasks import get_task
-
-    path = Path(path)
-    manifest = read_manifest(path)
-    rules = [r.strip() for r in rules if r.strip()]
-    fresh = get_task(manifest.task).make_program(manifest.strategy)
-    program: dspy.Module = with_rules(fresh, base_instructions(fresh), rules)
-    old = {rule["text"]: rule for rule in manifest.rules}
-    fields = manifest.model_dump(exclude={"schema_version", "pld_version", "dspy_version", "python_version",
-                                          "created_at", "checksums", "checksum"})
-    fields.update(
-        rules=[old.get(text, {"text": text, "source": "hand-edit", "marginal_gain": None}) for text in rules],
-        edited_by_hand=True,
-        final_val_macro_f1=None,  # no longer measured: re-score with `pld evaluate ARTIFACT`
-    )
-    files = {name: (path / name).read_text(encoding="utf-8") for name in manifest.checksums if name != "program.json"}
-    write_artifact(path, program, files, fields)
-    return read_manifest(path)
-
-
 def rules_of(path: str | Path) -> list[str]:
     return [rule["text"] for rule in read_manifest(path).rules]
-
-
-def read_rules_file(path: str | Path) -> list[str]:
-    file = Path(path)
-    if not file.is_file():
-        raise ArtifactError(f"No rules file at {file}: write one rule per line.")
-    text = file.read_text(encoding="utf-8")
-    if file.suffix == ".json":
-        try:
-            return [str(rule) for rule in json.loads(text)]
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ArtifactError(f"{file} is not a JSON list of rules: {exc}") from exc
-    return [line for line in text.splitlines() if line.strip()]

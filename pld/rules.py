@@ -55,6 +55,42 @@ class SelectedRule(Frozen):
     example_keys: tuple[str, ...]
 
 
+RejectionStage = Literal["micro-rule", "candidate", "repair"]
+
+
+class RejectedRule(Frozen):
+    """A rule text kept out of the student's instructions: what, at which stage, why, from where.
+
+    ``kind`` is the hygiene check that failed (pld.hygiene), or ``no-gain`` / ``not-scored`` for
+    a repair rewrite that was safe but not kept; ``example_keys`` are the training examples whose
+    traces produced the text (for a repair rewrite, the examples shown to the teacher).
+    """
+
+    text: str
+    stage: RejectionStage
+    kind: str
+    reason: str
+    example_keys: tuple[str, ...] = ()
+    round: int | None = None  # the repair round, for repair rewrites
+
+
+class ExampleRef(Frozen):
+    """A training example as a reviewer sees it: its key, its id (when the data has one), a glimpse."""
+
+    key: str
+    id: str | None
+    excerpt: str
+
+
+EXCERPT_CHARS = 80
+
+
+def excerpt(inputs: dict[str, Any], limit: int = EXCERPT_CHARS) -> str:
+    """The first ``limit`` characters of an example's input values, on one line."""
+    text = " | ".join(" ".join(str(value).split()) for value in inputs.values())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _IF_CLAUSE = re.compile(r"\b(if|when|whenever)\b(?!-)", re.I)
 _PROMPT_ECHO = re.compile(r"rule for deciding|if-then instruction|naming no specific", re.I)

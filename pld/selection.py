@@ -8,6 +8,7 @@ student budget is spent. Every trial is recorded.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import dspy
@@ -47,6 +48,7 @@ class SelectionResult(BaseModel):
     rounds: list[SelectionRound]
     stop_reason: str
     evaluated: list[tuple[list[str], float]]  # every rule list scored on the full validation set
+    warnings: list[str] = []  # gains the validation set is too small to resolve (see unresolved_gain)
 
 
 def greedy_select(
@@ -66,6 +68,7 @@ def greedy_select(
     set; ``racing=False`` scores every list in full."""
     current: list[CandidateRule] = []
     gains: list[float] = []
+    warnings: list[str] = []
     rounds: list[SelectionRound] = []
     evaluated: list[tuple[list[str], float]] = []
     remaining = list(candidates)
@@ -116,8 +119,13 @@ def greedy_select(
         if not accepted:
             stop_reason = f"best gain {gain:+.4f} below min_gain={min_gain}"
             break
+        before = [r.text for r in current]
         current.insert(position, winner)
         gains.insert(position, gain)
+        warning = unresolved_gain(scorer, before, [r.text for r in current], valset, gain=gain, min_gain=min_gain,
+                                  what=f"rule {winner.id}")
+        if warning:
+            warnings.append(warning)
         remaining.remove(winner)
         best = score
     bar.close()
@@ -130,7 +138,70 @@ def greedy_select(
         rounds=rounds,
         stop_reason=stop_reason,
         evaluated=evaluated,
+        warnings=warnings,
     )
+
+
+RESOLVE_Z = 1.96  # two-sided 95%
+
+
+def unresolved_gain(
+    scorer: StudentScorer,
+    before: Sequence[str],
+    after: Sequence[str],
+    valset: Sequence[dspy.Example],
+    *,
+    gain: float,
+    min_gain: float,
+    what: str,
+    z: float = RESOLVE_Z,
+) -> str | None:
+    """A warning (also logged) when the validation set cannot tell ``after`` from ``before``.
+
+    Both lists were scored on the whole set already, so this costs no student call. The test is
+    McNemar's on the examples whose correctness changed: ``right`` turned right, ``wrong`` turned
+    wrong; under "no real difference" ``right - wrong`` has standard deviation about
+    ``sqrt(right + wrong)``, so the gain is resolved when ``(right - wrong) / sqrt(right + wrong) >= z``
+    (with nothing turning wrong: at least 4 examples at z = 1.96). Scaling the set to ``n'`` scales
+    both counts, so ``n' = n * z**2 * (right + wrong) / (right - wrong)**2`` examples would resolve a
+    gain of this size at the same rates.
+
+    For scale (why a tiny set resolves nothing): with ``k`` balanced labels over ``n`` examples,
+    turning one example of label ``a`` right moves F1 of ``a`` from ``2TP/D`` to ``2(TP+1)/(D+1)``
+    (``D = 2TP + FP + FN``): by about ``k/(2n)`` when ``a`` is already well predicted, up to
+    ``2k/n`` when it was never predicted, plus a little for the label it was wrongly given. Macro
+    F1 averages over ``k`` labels, so one example moves it by roughly ``1/(2n)`` to ``2/n``: with
+    48 examples, 0.01 to 0.04, far above the default ``min_gain`` of 0.005.
+    """
+    gold = [str(example[scorer.metric.label_field]) for example in valset]
+    old, new = scorer.labels(before, valset), scorer.labels(after, valset)
+    message = gain_warning(what, gain, gold, old, new, min_gain=min_gain, z=z)
+    if message:
+        logger.warning(message)
+    return message
+
+
+def gain_warning(what: str, gain: float, gold: Sequence[str], old: Sequence[str | None],
+                 new: Sequence[str | None], *, min_gain: float, z: float = RESOLVE_Z) -> str | None:
+    """The message of ``unresolved_gain`` from gold labels and the two lists' predictions."""
+    n = len(gold)
+    right = sum(o != g and p == g for g, o, p in zip(gold, old, new))
+    wrong = sum(o == g and p != g for g, o, p in zip(gold, old, new))
+    net, changed = right - wrong, right + wrong
+    statistic = net / math.sqrt(changed) if changed else 0.0
+    if n == 0 or statistic >= z:
+        return None
+    if net > 0:
+        needed = math.ceil(n * z * z * changed / net ** 2)
+        remedy = f"about {needed} validation examples would resolve a gain of this size"
+    else:
+        remedy = "no validation size would: no more answers are right, errors only moved between labels"
+    scale = f"one changed answer moves Macro F1 by about {0.5 / n:.3f}-{2 / n:.3f} here"
+    if 0.5 / n > min_gain:
+        scale += f", more than min_gain={min_gain}"
+    return (f"{what} was accepted on a validation Macro F1 gain of {gain:+.4f} that {n} validation examples "
+            f"cannot resolve: {right} answer(s) turned right and {wrong} turned wrong (McNemar z {statistic:.2f} "
+            f"< {z}); {scale}; {remedy}.")
 
 
 def _round(

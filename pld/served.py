@@ -22,6 +22,38 @@ from pld.local.prompting import choice_grammar, decode_fields, parse_output_fiel
 TOP_LOGPROBS = 20
 
 
+def lm15_error(exc: Exception) -> Exception:
+    """An openai client error as DSPy's canonical one: DSPy then retries timeouts, 429 and 5xx itself,
+    and ``pld.faults`` words the rest. Anything else passes unchanged."""
+    import openai
+    from dspy import lm15
+
+    message = str(getattr(exc, "message", None) or exc)
+    if isinstance(exc, openai.APITimeoutError):
+        return lm15.TimeoutError(message)
+    if isinstance(exc, openai.APIConnectionError):
+        return lm15.TransportError(message)
+    if not isinstance(exc, openai.APIStatusError):
+        return exc
+    status = exc.status_code
+    retry_after = exc.response.headers.get("retry-after") if exc.response is not None else None
+    kwargs: dict[str, Any] = {"status": status, "provider": "openai-compatible",
+                              "retry_after": float(retry_after) if retry_after and retry_after.isdigit() else None}
+    if status in (401, 403):
+        return lm15.AuthError(message, **kwargs)
+    if status == 404:
+        return lm15.UnsupportedModelError(message, **kwargs)
+    if status in (408, 504):
+        return lm15.TimeoutError(message, **kwargs)
+    if status == 429:
+        return lm15.RateLimitError(message, **kwargs)
+    if status >= 500:
+        return lm15.ServerError(message, **kwargs)
+    if "context" in message.lower() and any(w in message.lower() for w in ("length", "size", "exceed")):
+        return lm15.ContextLengthError(message, **kwargs)
+    return lm15.InvalidRequestError(message, **kwargs)
+
+
 def pick_from_top_logprobs(top: dict[str, float], choices: tuple[str, ...]) -> str | None:
     """The choice whose prefix is spelled by the most likely listed token; None if none is."""
     best: tuple[float, int] | None = None
@@ -37,10 +69,14 @@ def pick_from_top_logprobs(top: dict[str, float], choices: tuple[str, ...]) -> s
 class CompletionsEngine:
     """A DSPy engine over ``POST /v1/completions``; thread-safe (the OpenAI client is)."""
 
-    def __init__(self, base_url: str, model: str, *, chat_format: str, api_key: str = "none", max_tokens: int = 384):
+    def __init__(self, base_url: str, model: str, *, chat_format: str, api_key: str = "none", max_tokens: int = 384,
+                 headers: dict[str, str] | None = None, timeout: float | None = None):
         import openai
 
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key)
+        # One attempt per request: DSPy retries the transient faults this engine reports (no double waits).
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, default_headers=headers or None,
+                                    timeout=timeout, max_retries=0)
+        self.base_url = base_url
         self.model = model
         self.chat_format = chat_format
         self.max_tokens = max_tokens
@@ -60,8 +96,14 @@ class CompletionsEngine:
         fields = parse_output_fields(system)
 
         def call(text: str, **kwargs: Any) -> Any:
-            result = self.client.completions.create(model=self.model, prompt=text, temperature=config.temperature or 0.0,
-                                                    seed=config.seed, **kwargs)
+            try:
+                result = self.client.completions.create(
+                    model=self.model, prompt=text, temperature=config.temperature or 0.0, seed=config.seed, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - re-raised in DSPy's terms
+                mapped = lm15_error(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
             if result.usage is not None:
                 usage["input"] += result.usage.prompt_tokens
                 usage["output"] += result.usage.completion_tokens
@@ -81,7 +123,11 @@ class CompletionsEngine:
             try:
                 value = generate(text, stop=["\n"], extra_body={"grammar": choice_grammar(choices)})
                 self._count("grammar")
-            except Exception:  # noqa: BLE001 - a server without GBNF support: free generation
+            except (dspy.lm15.InvalidRequestError, dspy.lm15.ServerError) as exc:
+                # A server without GBNF support (400, or 500 from some): free generation. A lost
+                # server fails that call too; a missing model or path does not deserve a second try.
+                if isinstance(exc, dspy.lm15.UnsupportedModelError | dspy.lm15.ContextLengthError):
+                    raise
                 value = generate(text, stop=["\n"])
                 self._count("free")
             return value

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
+from pld.faults import raise_if_backend_fault, redact
 from pld.rules import Trace, example_key, generalize_rule
 from pld.teacher import Teacher
 
@@ -77,7 +78,8 @@ def collect_traces(
             logger.warning("teacher budget spent after %d traces", len(traces))
             break
         except Exception as exc:  # noqa: BLE001 - one bad teacher answer must not end the run
-            logger.warning("teacher trace failed for one example: %s", exc)
+            raise_if_backend_fault(exc, teacher_lm)  # ...but a teacher that cannot answer at all does
+            logger.warning("teacher trace failed for one example: %s", redact(str(exc)))
             continue
         traces.append(_trace(example, mode, gold, result))
     return traces

@@ -19,6 +19,7 @@ from pld.errors import DataError
 from pld.signatures import CONTRACT_NLI_LABELS
 
 from .data import check_label, read_json, require_fields
+from .fields import id_field, text_field
 from .hub import class_label_names, dataset_features, load_hub_split
 
 logger = logging.getLogger(__name__)
@@ -103,8 +104,9 @@ def load_contract_nli_file(path: str | Path) -> list[dspy.Example]:
         if not isinstance(document, Mapping):
             raise DataError(f"{where}: expected an object, found {type(document).__name__}")
         require_fields(document, ("id", "text", "annotation_sets"), where)
-        doc_id = str(document["id"])
+        doc_id = id_field(document, "id", where)
         where = f"{where} (id {doc_id})"
+        text = text_field(document, "text", where)
         annotations = _annotations(document, where)
         unknown = sorted(set(annotations) - set(hypotheses))
         if unknown:
@@ -119,7 +121,7 @@ def load_contract_nli_file(path: str | Path) -> list[dspy.Example]:
                 make_contract_nli_example(
                     doc_id=doc_id,
                     hypothesis_id=hypothesis_id,
-                    document=str(document["text"]),
+                    document=text,
                     hypothesis=hypothesis,
                     label=label,
                 )
@@ -168,7 +170,8 @@ def contract_nli_examples_from_hub(
                 raise DataError(f"{where}: label index {raw} outside 0..{len(label_names) - 1}")
             raw = label_names[raw]
         label = check_label(raw, CONTRACT_NLI_LABELS, where)
-        by_document.setdefault(str(row["premise"]), []).append((str(row["hypothesis"]), label))
+        premise, hypothesis = text_field(row, "premise", where), text_field(row, "hypothesis", where)
+        by_document.setdefault(premise, []).append((hypothesis, label))
     examples = []
     for document, pairs in by_document.items():
         doc_id = f"hub-{_short_hash(document)}"

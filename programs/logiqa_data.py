@@ -20,6 +20,7 @@ from pld.errors import DataError
 from pld.signatures import LOGIQA_ANSWERS
 
 from .data import read_text, require_fields
+from .fields import text_field
 from .hub import load_hub_split
 
 logger = logging.getLogger(__name__)
@@ -128,19 +129,29 @@ def logiqa_examples_from_hub(rows: Iterable[Mapping[str, Any]], split: str) -> l
     for row_number, row in enumerate(rows):
         where = f"{LOGIQA_HUB_ID} {split} row {row_number}"
         require_fields(row, ("context", "query", "options", "correct_option"), where)
-        options = list(row["options"])
-        if len(options) != len(OPTION_LETTERS):
-            raise DataError(f"{where}: expected 4 options, found {len(options)}")
+        options = row["options"]
+        if not isinstance(options, Sequence) or isinstance(options, str) or len(options) != len(OPTION_LETTERS):
+            raise DataError(f"{where}: expected a list of 4 options, found {_describe(options)}")
+        if not all(isinstance(option, str) for option in options):
+            raise DataError(f"{where}: every option must be text; found {[type(o).__name__ for o in options]}")
         examples.append(
             make_logiqa_example(
                 id=f"logiqa-hub-{split}-{row_number}",
-                passage=str(row["context"]).strip(),
-                question=str(row["query"]).strip(),
-                options=[strip_option_prefix(str(o), l) for o, l in zip(options, OPTION_LETTERS)],
+                passage=text_field(row, "context", where).strip(),
+                question=text_field(row, "query", where).strip(),
+                options=[strip_option_prefix(o, l) for o, l in zip(options, OPTION_LETTERS)],
                 answer=_answer_letter(row["correct_option"], where),
             )
         )
     return examples
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return f"{len(value)}"
+    return f"a {type(value).__name__}"
 
 
 def load_logiqa_hub(split: str = "validation") -> list[dspy.Example]:

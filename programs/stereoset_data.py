@@ -14,6 +14,7 @@ from pld.errors import DataError
 from pld.signatures import STEREOSET_LABELS
 
 from .data import check_label, read_jsonl, require_fields
+from .fields import id_field, text_field
 from .hub import class_label_names, dataset_features, load_hub_split
 
 logger = logging.getLogger(__name__)
@@ -61,15 +62,16 @@ def load_stereoset_file(path: str | Path) -> list[dspy.Example]:
         where = f"{path}:{line_number}"
         require_fields(row, STEREOSET_FILE_FIELDS, where)
         label = check_label(row["label"], STEREOSET_LABELS, where)
-        example_id, target, context = str(row["id"]), str(row["target"]), str(row["context"])
+        example_id = id_field(row, "id", where)
+        target, context = text_field(row, "target", where), text_field(row, "context", where)
         examples.append(
             make_stereoset_example(
                 id=example_id,
-                bias_type=str(row["bias_type"]),
+                bias_type=text_field(row, "bias_type", where),
                 cluster=stereoset_cluster(example_id, target, context),
                 target=target,
                 context=context,
-                sentence=str(row["sentence"]),
+                sentence=text_field(row, "sentence", where),
                 label=label,
             )
         )
@@ -111,15 +113,15 @@ def stereoset_examples_from_hub(
                     )
                 label = gold_label_names[label]
             label = check_label(label, STEREOSET_LABELS, where)
-            cluster = str(row["id"])
+            cluster = id_field(row, "id", where)
             examples.append(
                 make_stereoset_example(
                     id=f"{cluster}-{label}",
-                    bias_type=str(row["bias_type"]),
+                    bias_type=text_field(row, "bias_type", where),
                     cluster=cluster,
-                    target=str(row["target"]),
-                    context=str(row["context"]),
-                    sentence=str(sentence.get("sentence", "")),
+                    target=text_field(row, "target", where),
+                    context=text_field(row, "context", where),
+                    sentence=text_field(sentence, "sentence", where),
                     label=label,
                 )
             )

@@ -9,9 +9,11 @@ import dspy
 import pytest
 
 import pld
-from pld.artifact import SCHEMA_VERSION, read_manifest, write_artifact
+from pld.artifact import SCHEMA_VERSION, decoding_options, read_manifest, write_artifact
+from pld.atomic import previous_path
 from pld.errors import ArtifactError
 from pld.evaluate import student_adapter
+from pld.lm import LMOptions
 from pld.render import base_instructions, with_rules
 from pld.tasks import get_task
 from tests.fakes import function_lm
@@ -109,5 +111,54 @@ def test_an_interrupted_write_leaves_the_previous_artifact_intact(artifact, monk
     with pytest.raises(KeyboardInterrupt):
         write_artifact(path, compiled, {}, _manifest_fields())
     assert (path / "manifest.json").read_text() == before
-    assert not [p for p in path.parent.iterdir() if p.name.startswith(".art")]
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".art")]  # no staging, no lock file
+    assert not previous_path(path).exists()
     shutil.rmtree(path)
+
+
+def test_a_rewrite_keeps_the_previous_artifact_loadable(artifact):
+    path, compiled = artifact
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+    write_artifact(path, compiled, {"report.md": "# second\n"}, _manifest_fields(final_val_macro_f1=0.5))
+    previous = previous_path(path)
+    assert {p.name: p.read_bytes() for p in previous.iterdir()} == before
+    assert read_manifest(previous).final_val_macro_f1 == 0.3 and read_manifest(path).final_val_macro_f1 == 0.5
+
+
+def test_rules_that_program_json_does_not_hold_are_refused(tmp_path):
+    program = get_task("stereoset").make_program()
+    compiled = with_rules(program, base_instructions(program), ["A rule the manifest does not list."])
+    path = write_artifact(tmp_path / "art", compiled, {}, _manifest_fields())
+    with pytest.raises(ArtifactError, match="manifest rules differ from program.json's instructions"):
+        read_manifest(path)
+    assert read_manifest(path, verify=False).rules == [{"text": RULES[0]}]
+
+
+def test_other_optimizers_keep_their_own_instructions(tmp_path):
+    program = get_task("stereoset").make_program()
+    rewritten = with_rules(program, {"predict": "Classify the sentence carefully."}, [])
+    fields = _manifest_fields(rules=[], costs={"method": "copro"})
+    assert read_manifest(write_artifact(tmp_path / "copro", rewritten, {}, fields)).rules == []
+    ruled = with_rules(program, {"predict": "Classify the sentence carefully."}, RULES)
+    with pytest.raises(ArtifactError, match="manifest rules differ"):  # rules the manifest does not list
+        read_manifest(write_artifact(tmp_path / "unlisted", ruled, {}, fields))
+
+
+def test_cot_artifacts_are_checked_per_predictor(tmp_path):
+    program = get_task("stereoset").make_program("cot")
+    compiled = with_rules(program, base_instructions(program), RULES)
+    path = write_artifact(tmp_path / "cot", compiled, {}, _manifest_fields(strategy="cot"))
+    loaded = pld.load(path, student_lm=function_lm(_student, "s")[0])
+    assert RULES[0] in loaded.predict.predict.signature.instructions
+
+
+def test_loading_keeps_the_recorded_decoding_unless_set_explicitly(tmp_path):
+    program = get_task("stereoset").make_program()
+    compiled = with_rules(program, base_instructions(program), RULES)
+    fields = _manifest_fields(student_options={"label_mode": "grammar", "calibrate": True})
+    manifest = read_manifest(write_artifact(tmp_path / "art", compiled, {}, fields))
+    chosen = LMOptions(api_base="http://server:8000/v1")
+    assert decoding_options(manifest) == LMOptions(label_mode="grammar", calibrate=True)
+    assert decoding_options(manifest, chosen) == chosen  # every field of explicit options counts
+    merged = decoding_options(manifest, chosen, explicit=["calibrate"])
+    assert (merged.label_mode, merged.calibrate, merged.api_base) == ("grammar", False, "http://server:8000/v1")

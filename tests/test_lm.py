@@ -44,8 +44,32 @@ def test_openai_without_a_key_explains_the_fix(monkeypatch):
 
 def test_openai_compatible_server_needs_no_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    lm = make_lm("openai/qwen", LMOptions(api_base="http://127.0.0.1:8000/v1"))
+    lm = make_lm("openai/qwen", LMOptions(api_base="http://127.0.0.1:8000/v1"), check=False)
     assert lm.kwargs["api_base"] == "http://127.0.0.1:8000/v1"
+
+
+def test_servers_get_a_timeout_and_dspy_owns_the_retries(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    lm = make_lm("openai/qwen", LMOptions(api_base="http://127.0.0.1:8000/v1", timeout=7, num_retries=1), check=False)
+    assert lm.kwargs["timeout"] == 7 and lm.num_retries == 1
+    served = make_lm("openai/qwen", LMOptions(api_base="http://127.0.0.1:8000/v1", chat_format="gemma", timeout=7),
+                     check=False)
+    client = served.served_engine.client
+    assert client.timeout == 7 and client.max_retries == 0  # one attempt per request: DSPy retries
+
+
+def test_userinfo_leaves_the_address_for_a_basic_auth_header(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    lm = make_lm("openai/qwen", LMOptions(api_base="http://user:secret@127.0.0.1:8000/v1"), check=False)
+    assert lm.kwargs["api_base"] == "http://127.0.0.1:8000/v1"
+    assert lm.kwargs["extra_headers"]["Authorization"].startswith("Basic ")
+    assert "secret" not in lm.pld_server
+
+
+def test_a_closed_port_is_reported_before_any_run(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(BackendError, match="cannot be reached"):
+        make_lm("openai/qwen", LMOptions(api_base=f"http://127.0.0.1:{_free_port()}/v1"))
 
 
 def test_api_key_is_not_in_the_saved_state(monkeypatch):

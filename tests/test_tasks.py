@@ -326,3 +326,63 @@ def test_hub_schemas_map_to_the_file_fields(monkeypatch: pytest.MonkeyPatch) -> 
     logiqa = get_task("logiqa").load_splits(source="hub", seed=0)
     record = (logiqa.train + logiqa.val + logiqa.test)[0]
     assert record.options.startswith("A. 1\nB. 2") and record.answer in LOGIQA_ANSWERS
+
+
+def test_null_or_non_text_fields_are_refused_with_file_and_line(tmp_path: Path) -> None:
+    row = {"id": "ss-intra-1-stereotype", "bias_type": "race", "target": "t",
+           "context": "c BLANK", "sentence": "c x", "label": "stereotype"}
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps({**row, "sentence": None}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"train\.jsonl:2: field 'sentence' is null"):
+        load_stereoset_file(path)
+    path.write_text(json.dumps({**row, "target": 3}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"train\.jsonl:1: field 'target' is a int, expected text"):
+        load_stereoset_file(path)
+    path.write_text(json.dumps({**row, "label": None}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"train\.jsonl:1: label None is not one of"):
+        load_stereoset_file(path)
+    nli = tmp_path / "dev.json"
+    nli.write_text(json.dumps({"documents": [{"id": "d", "text": None, "annotation_sets": [{"annotations": {}}]}],
+                               "labels": {"nda-1": {"hypothesis": "H."}}}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"documents\[0\] \(id d\): field 'text' is null"):
+        load_contract_nli_file(nli)
+
+
+def test_hub_rows_with_null_fields_are_refused() -> None:
+    from pld.programs import contract_nli_examples_from_hub, logiqa_examples_from_hub, stereoset_examples_from_hub
+
+    with pytest.raises(DataError, match=r"stereoset row 0: field 'sentence' is null"):
+        stereoset_examples_from_hub([{"id": "c", "target": "t", "bias_type": "b", "context": "x",
+                                      "sentences": {"sentence": [None], "gold_label": [0]}}])
+    with pytest.raises(DataError, match=r"contract-nli row 0: field 'premise' is null"):
+        contract_nli_examples_from_hub([{"premise": None, "hypothesis": "H.", "label": 0}])
+    with pytest.raises(DataError, match=r"logiqa validation row 0: field 'query' is null"):
+        logiqa_examples_from_hub([{"context": "P.", "query": None, "options": ["1", "2", "3", "4"],
+                                   "correct_option": 0}], "validation")
+    with pytest.raises(DataError, match=r"every option must be text"):
+        logiqa_examples_from_hub([{"context": "P.", "query": "Q?", "options": ["1", None, "3", "4"],
+                                   "correct_option": 0}], "validation")
+
+
+def _example(**fields: Any) -> dspy.Example:
+    return dspy.Example(**{"text": "item 1", "label": "pos", **fields}).with_inputs("text")
+
+
+@pytest.mark.parametrize("examples, message", [
+    ([_example(), _example(text=None)], r"trainset\[1\]\.text is None: give every input field a value"),
+    ([_example(label=None)], r"trainset\[0\]\.label is None: give it one of the labels"),
+    ([_example(label="Pos")], r"trainset\[0\]\.label is 'Pos', not one of the labels 'pos', 'neg': fix its spelling"),
+    ([_example(), dspy.Example(text="x").with_inputs("text")], r"trainset\[1\] has no 'label' label"),
+])
+def test_check_examples_names_the_index_the_field_and_the_fix(examples: list, message: str) -> None:
+    from pld.inputs import check_examples
+
+    with pytest.raises(ConfigError, match=message):
+        check_examples(examples, "trainset", "label", labelled=True, labels=("pos", "neg"))
+
+
+def test_check_examples_lets_label_free_training_data_through() -> None:
+    from pld.inputs import check_examples
+
+    unlabelled = [dspy.Example(text="x").with_inputs("text"), _example(label=None)]
+    assert check_examples(unlabelled, "trainset", "label", labelled=False, labels=("pos", "neg")) == unlabelled

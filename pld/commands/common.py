@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 
-from pld.lm import LMOptions
+from pld.commands.types import non_negative_int
+from pld.lm import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions
 
 NOTE = ("Note: tiny local models show how PLD works, not the quality the paper reports "
         "(a frontier teacher and Gemma-3 4B served by Ollama).")
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs")
+    parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs; "
+                                           "user:password@ in it is sent as HTTP basic auth")
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -23,10 +26,26 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chat-format", choices=["gemma", "chatml"], default=None,
                         help="openai/ specs with --api-base: score labels from log-probabilities via /v1/completions, "
                              "rendering prompts in this turn format")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S,
+                        help=f"servers: seconds a request may wait for its answer (default {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--retries", type=non_negative_int, default=DEFAULT_RETRIES,
+                        help="servers: retries of a timeout, HTTP 429 or 5xx, with exponential backoff "
+                             f"(default {DEFAULT_RETRIES}); other server faults stop the run at once")
     parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
 
 
 def lm_options(args: argparse.Namespace) -> LMOptions:
     return LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
                      api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode,
-                     calibrate=args.calibrate, chat_format=args.chat_format)
+                     calibrate=args.calibrate, chat_format=args.chat_format, timeout=args.timeout,
+                     num_retries=args.retries)

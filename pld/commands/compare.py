@@ -7,6 +7,7 @@ import os
 import time
 
 from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.types import non_negative_int, positive_int
 from pld.compare.settings import DEFAULT_METHODS, CompareSettings
 from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pld.tasks import TASKS
@@ -24,12 +25,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--teacher", default=DEFAULT_TEACHER)
     parser.add_argument("--optimizers", default=",".join(DEFAULT_METHODS),
                         help=f"comma-separated methods, in row order (default: {','.join(DEFAULT_METHODS)})")
-    parser.add_argument("--budget", type=int, default=defaults.budget,
+    parser.add_argument("--budget", type=positive_int, default=defaults.budget,
                         help="student calls each method's compile may spend, where the optimizer can be capped or sized")
-    parser.add_argument("--train", type=int, default=defaults.n_train, help="training examples")
-    parser.add_argument("--val", type=int, default=defaults.n_val, help="validation examples")
-    parser.add_argument("--test", type=int, default=defaults.n_test, help="test examples")
-    parser.add_argument("--student-max-tokens", type=int, default=defaults.student_max_tokens,
+    parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples")
+    parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples")
+    parser.add_argument("--test", type=positive_int, default=defaults.n_test, help="test examples")
+    parser.add_argument("--student-max-tokens", type=non_negative_int, default=defaults.student_max_tokens,
                         help="cap on the student's free-text output, i.e. chain-of-thought reasoning "
                              f"(default {defaults.student_max_tokens}; 0: the backend's default)")
     parser.add_argument("--out", default=None, help="output folder (default: comparisons/<task>-<student>)")

@@ -7,6 +7,7 @@ import os
 import time
 
 from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.types import non_negative_int, positive_int
 from pld.jobs import CompileSettings
 from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pld.tasks import TASKS
@@ -20,15 +21,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--student", default=DEFAULT_STUDENT)
     parser.add_argument("--out", default=None, help="artifact directory (default: artifacts/<task>-<student>)")
     parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=defaults.strategy)
-    parser.add_argument("--train", type=int, default=defaults.n_train, help="training examples (teacher traces)")
-    parser.add_argument("--val", type=int, default=defaults.n_val, help="validation examples (rule selection)")
+    parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples (teacher traces)")
+    parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples (rule selection)")
     parser.add_argument("--trace-mode", choices=["label-conditioned", "label-free"], default=defaults.trace_mode)
-    parser.add_argument("--max-candidates", type=int, default=defaults.max_candidates)
-    parser.add_argument("--max-rules", type=int, default=defaults.max_rules)
+    parser.add_argument("--max-candidates", type=positive_int, default=defaults.max_candidates)
+    parser.add_argument("--max-rules", type=positive_int, default=defaults.max_rules)
     parser.add_argument("--min-gain", type=float, default=defaults.min_gain)
-    parser.add_argument("--max-repair-rounds", type=int, default=defaults.max_repair_rounds)
-    parser.add_argument("--max-teacher-calls", type=int, default=defaults.max_teacher_calls)
-    parser.add_argument("--max-student-calls", type=int, default=defaults.max_student_calls)
+    parser.add_argument("--max-repair-rounds", type=non_negative_int, default=defaults.max_repair_rounds)
+    parser.add_argument("--max-teacher-calls", type=positive_int, default=defaults.max_teacher_calls)
+    parser.add_argument("--max-student-calls", type=positive_int, default=defaults.max_student_calls)
     parser.add_argument("--selection", choices=["auto", "racing", "exhaustive"], default=defaults.selection,
                         help="racing drops weak rule lists on small validation subsets first; "
                              "auto races from 200 validation examples on")

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.types import non_negative_int, positive_int
 from pld.lm import DEFAULT_TEACHER
 from pld.tasks import TASKS
 
@@ -25,10 +26,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--rationale-fraction", type=float, default=1.0,
                         help="share of examples that keep a rationale, in (0, 1] (default 1)")
     parser.add_argument("--split", choices=["train", "val", "test"], default="train")
-    parser.add_argument("--train", "--limit", dest="n_examples", type=int, default=CompileSettings.n_train,
+    parser.add_argument("--train", "--limit", dest="n_examples", type=non_negative_int, default=CompileSettings.n_train,
                         help="label-balanced sample of N examples, as `pld compile --train N` picks them; "
                              "0 takes the whole split (default %(default)s)")
-    parser.add_argument("--k-shot", type=int, default=5, help="demos in the k-shot prompt compared with zero-shot")
+    parser.add_argument("--k-shot", type=positive_int, default=5, help="demos in the k-shot prompt compared with zero-shot")
     parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=CompileSettings.strategy,
                         help="the student program whose instructions describe the task (as in `pld compile`)")
     add_model_args(parser)

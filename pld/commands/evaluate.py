@@ -6,6 +6,7 @@ import argparse
 import time
 
 from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.types import positive_int
 from pld.lm import DEFAULT_STUDENT
 from pld.tasks import TASKS
 
@@ -15,10 +16,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("artifact", nargs="?", help="a compiled artifact to score (default: the task's plain program)")
     parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
     parser.add_argument("--student", default=None, help=f"model spec (default: the artifact's student, or {DEFAULT_STUDENT})")
-    parser.add_argument("--limit", type=int, default=None, help="score a label-balanced sample of N examples")
+    parser.add_argument("--limit", type=positive_int, default=None, help="score a label-balanced sample of N examples")
     parser.add_argument("--split", choices=["train", "val", "test"], default="test")
     parser.add_argument("--strategy", choices=["zero-shot", "cot"], default="zero-shot")
-    parser.add_argument("--threads", type=int, default=1, help="concurrent requests (server backends only)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="concurrent requests (server backends only)")
     add_model_args(parser)
     parser.set_defaults(func=run)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pld.commands.types import positive_int
 from pld.errors import ConfigError
 
 
@@ -12,6 +13,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     show.add_argument("artifact")
     show.add_argument("--format", choices=["text", "markdown"], default="text")
     show.add_argument("--out", help="write to this file instead of the terminal")
+    show.add_argument("--all", action="store_true",
+                      help="also list every candidate rule with the training examples (ids, excerpts) and micro-rules "
+                           "it came from, every traced example, and every rejected rule text with the reason")
     show.set_defaults(func=run_show)
 
     diff = commands.add_parser("diff", help="rules added, removed, reordered or reworded between two artifacts")
@@ -19,19 +23,34 @@ def register(commands: argparse._SubParsersAction) -> None:
     diff.add_argument("after")
     diff.set_defaults(func=run_diff)
 
-    edit = commands.add_parser("edit", help="change an artifact's rules by hand (recorded in its manifest)")
+    edit = commands.add_parser(
+        "edit", help="change an artifact's rules by hand (recorded in its manifest)",
+        description="Replace or drop an artifact's rules. The version replaced is kept as ARTIFACT.previous; "
+                    "a malformed rules file is refused and nothing is written.")
     edit.add_argument("artifact")
-    edit.add_argument("--drop", type=int, action="append", default=[], metavar="N", help="remove rule number N")
-    edit.add_argument("--rules-file", help="replace the rules with this file (one rule per line, or a JSON list)")
+    edit.add_argument("--drop", type=positive_int, action="append", default=[], metavar="N", help="remove rule number N")
+    edit.add_argument("--rules-file", help="replace the rules with this file: one rule per line, or a JSON list of "
+                                           "strings (a .json file, or content starting with '[')")
     edit.set_defaults(func=run_edit)
 
 
 def run_show(args: argparse.Namespace) -> None:
     from pld.artifact import read_manifest
+    from pld.errors import ArtifactError
+    from pld.provenance import read_report
     from pld.review import show_markdown, show_text
 
     manifest = read_manifest(args.artifact)
-    text = show_markdown(manifest) if args.format == "markdown" else show_text(manifest)
+    try:
+        report = read_report(args.artifact, manifest)
+    except ArtifactError:
+        if args.all:
+            raise
+        report = None  # the short listing needs only the manifest
+    if args.all and report is None:
+        raise ArtifactError(f"{args.artifact} holds no run report (report.json) to list: use `pld show` without --all.")
+    show = show_markdown if args.format == "markdown" else show_text
+    text = show(manifest, report, full=args.all)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
@@ -47,7 +66,9 @@ def run_diff(args: argparse.Namespace) -> None:
 
 
 def run_edit(args: argparse.Namespace) -> None:
-    from pld.review import edit_rules, read_rules_file, rules_of, show_text
+    from pld.atomic import previous_path
+    from pld.edit import edit_rules, read_rules_file
+    from pld.review import rules_of, show_text
 
     if not args.drop and not args.rules_file:
         raise ConfigError("Nothing to edit: pass --drop N or --rules-file FILE.")
@@ -57,3 +78,5 @@ def run_edit(args: argparse.Namespace) -> None:
             raise ConfigError(f"--drop {number}: the artifact has rules 1..{len(rules)}.")
         del rules[number - 1]
     print(show_text(edit_rules(args.artifact, rules)))
+    print(f"\nthe version before this edit is kept in {previous_path(args.artifact)} "
+          "(replaced by the next edit or compile)")

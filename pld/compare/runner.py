@@ -29,6 +29,7 @@ from pld.compare.registry import Method, MethodContext, MethodUnavailable, get_m
 from pld.compare.results import CompareReport, MethodResult
 from pld.compare.settings import CompareSettings
 from pld.evaluate import student_adapter
+from pld.faults import redact
 from pld.metrics import MacroF1
 from pld.tasks import Splits
 
@@ -66,7 +67,7 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
             status, error = "unavailable", str(exc)
         except Exception as exc:  # noqa: BLE001 - one failing method must not stop the others
             status, error = "failed", _describe(exc)
-            (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            (out_dir / "error.txt").write_text(redact(traceback.format_exc()), encoding="utf-8")
         wall = time.perf_counter() - started
     cost = compile_cost(counter, wall, probe)
     if status != "ok":
@@ -82,7 +83,7 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
                               load_avg=_load_span(load_start))
         _save_artifact(out_dir / "artifact", program, result, report, manifest)
     except Exception as exc:  # noqa: BLE001
-        (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        (out_dir / "error.txt").write_text(redact(traceback.format_exc()), encoding="utf-8")
         logger.warning("%s: evaluation failed (%s)", method.name, exc)
         return MethodResult(**base, status="failed", error=f"after compiling: {_describe(exc)}", compile=cost,
                             load_avg=_load_span(load_start))
@@ -216,8 +217,13 @@ def _empty_report(settings: CompareSettings, splits: Splits, make_program: Progr
     )
 
 
+_SECRET_KWARGS = ("api_key", "headers", "extra_headers")
+
+
 def _lm_id(lm: dspy.BaseLM) -> dict[str, Any]:
-    return {"model": lm.model, **{k: v for k, v in sorted(lm.kwargs.items())}}
+    """The LM's settings as recorded in results: credentials dropped, server addresses redacted."""
+    kept = {k: redact(v) if isinstance(v, str) else v for k, v in sorted(lm.kwargs.items()) if k not in _SECRET_KWARGS}
+    return {"model": lm.model, **kept}
 
 
 def _identity(report: CompareReport, student_lm: dspy.BaseLM, teacher_lm: dspy.BaseLM) -> dict[str, Any]:
@@ -284,5 +290,5 @@ def _load_span(start: float | None) -> tuple[float, float] | None:
 
 
 def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
+    text = redact(f"{type(exc).__name__}: {exc}".strip())
     return text if len(text) <= 400 else text[:397] + "..."

@@ -153,7 +153,10 @@ def _label_only(teacher: Teacher, teacher_lm: dspy.BaseLM, examples: Sequence[ds
             with dspy.context(lm=teacher_lm):
                 labels[example_key(example)] = teacher.predict_label(task, render_example(example))
         except Exception as exc:  # noqa: BLE001 - one bad teacher answer must not end the run
-            logger.warning("teacher label failed for one example: %s", exc)
+            from pld.faults import raise_if_backend_fault, redact
+
+            raise_if_backend_fault(exc, teacher_lm)  # ...but a teacher that cannot answer at all does
+            logger.warning("teacher label failed for one example: %s", redact(str(exc)))
     return labels
 
 

@@ -23,6 +23,7 @@ from dspy.lm15 import Message, Response, TextPart, Usage
 from pld.errors import BackendError
 from pld.local.labels import LabelScorer, common_prefix
 from pld.local.models import resolve_model_path, sha256_file
+from pld.local.probe import ensure_engine_runs
 from pld.local.prompting import (
     OutputField,
     choice_grammar,
@@ -72,6 +73,7 @@ class LlamaCppEngine:
                 from llama_cpp import Llama
             except ImportError as exc:
                 raise BackendError('The embedded backend needs llama-cpp-python: `pip install "pld[local]"`.') from exc
+            ensure_engine_runs(self.model_path)  # a native-build crash becomes an error with its fix
             logger.info("loading %s", self.model_path)
             self._llama = Llama(
                 model_path=str(self.model_path),
