@@ -27,7 +27,7 @@ from _common import save_result
 CHILD = r"""
 import json, sys, time
 import llama_cpp
-from pld.local.models import resolve_model_path
+from pld.backends.local.models import resolve_model_path
 path, _ = resolve_model_path("gemma3-270m")
 llama = llama_cpp.Llama(model_path=str(path), n_ctx=2048, n_threads=int(sys.argv[1]), logits_all=False, verbose=False)
 words = ("The committee reviewed every clause of the agreement before the parties signed it, and each member "

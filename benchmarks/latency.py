@@ -14,8 +14,9 @@ import statistics
 from _common import DATA_DIR, artifact_rules, save_result
 
 from pld.evaluate import predict_one
-from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
-from pld.render import base_instructions, with_rules
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_STUDENT, LMOptions
+from pld.pipeline.render import base_instructions, with_rules
 from pld.tasks import balanced_sample, get_task
 
 

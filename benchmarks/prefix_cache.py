@@ -16,11 +16,12 @@ import random
 from _common import DATA_DIR, artifact_rules, save_result
 
 from pld.evaluate import run_program, student_adapter
-from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
-from pld.local.labels import shared_prefix_length
-from pld.local.prompting import render_chat
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_STUDENT, LMOptions
+from pld.backends.local.labels import shared_prefix_length
+from pld.backends.local.prompting import render_chat
 from pld.programs import truncate_document
-from pld.render import base_instructions, with_rules
+from pld.pipeline.render import base_instructions, with_rules
 from pld.tasks import get_task
 
 

@@ -17,12 +17,13 @@ import dspy
 from _common import DATA_DIR, ROOT, artifact_candidates, save_result
 
 from pld.budget import CallBudget
-from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_STUDENT, LMOptions
 from pld.metrics import macro_f1
-from pld.render import base_instructions
+from pld.pipeline.render import base_instructions
 from pld.rules import CandidateRule
-from pld.scoring import StudentScorer
-from pld.selection import greedy_select
+from pld.pipeline.scoring import StudentScorer
+from pld.pipeline.selection import greedy_select
 from pld.tasks import balanced_sample, get_task
 
 

@@ -2,17 +2,45 @@
 
 A teacher's reasoning becomes an explicit, ordered rule list in a small student's instructions,
 selected by the student's validation Macro F1.
+
+Public names are imported on first use (PEP 562), so ``import pld`` and the command line's
+``--help`` do not pay for importing DSPy.
 """
 
-from pld.artifact import load
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pld.errors import ArtifactError, BackendError, BudgetExceeded, ConfigError, DataError, PLDError
-from pld.evaluate import EvalReport, evaluate_program
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions, make_lm
-from pld.metrics import LabelScores, MacroF1, macro_f1
-from pld.optimizer import PLD
-from pld.report import RunReport
+
+if TYPE_CHECKING:
+    from pld.artifacts.artifact import load
+    from pld.artifacts.report import RunReport
+    from pld.backends.lm import make_lm
+    from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
+    from pld.config import PLDConfig
+    from pld.evaluate import EvalReport, evaluate_program
+    from pld.metrics import LabelScores, MacroF1, macro_f1
+    from pld.optimizer import PLD
 
 __version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "PLD": "pld.optimizer",
+    "PLDConfig": "pld.config",
+    "load": "pld.artifacts.artifact",
+    "RunReport": "pld.artifacts.report",
+    "make_lm": "pld.backends.lm",
+    "LMOptions": "pld.backends.options",
+    "DEFAULT_STUDENT": "pld.backends.options",
+    "DEFAULT_TEACHER": "pld.backends.options",
+    "EvalReport": "pld.evaluate",
+    "evaluate_program": "pld.evaluate",
+    "LabelScores": "pld.metrics",
+    "MacroF1": "pld.metrics",
+    "macro_f1": "pld.metrics",
+}
 
 __all__ = [
     "PLD",
@@ -27,6 +55,7 @@ __all__ = [
     "LabelScores",
     "LMOptions",
     "MacroF1",
+    "PLDConfig",
     "PLDError",
     "RunReport",
     "evaluate_program",
@@ -34,3 +63,15 @@ __all__ = [
     "macro_f1",
     "make_lm",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pld' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,7 @@
 """``pld doctor``'s checks: is this installation able to do its work, and if not, what fixes it.
 
 Each check returns one ``Check``: a name, whether it passed, what it found, and the exact fix.
-Embedded models are loaded and run in a child process (``pld.local.probe``), so a native crash
+Embedded models are loaded and run in a child process (``pld.backends.local.probe``), so a native crash
 is reported instead of ending the doctor; servers get one bounded request each.
 """
 
@@ -45,7 +45,7 @@ def check_python() -> Check:
 
 def check_engine_build() -> Check:
     """The installed llama.cpp build and this CPU, without loading the library in this process."""
-    from pld.local.probe import cpu_summary, engine_library, engine_version, rebuild_command
+    from pld.backends.local.probe import cpu_summary, engine_library, engine_version, rebuild_command
 
     engine = engine_version()
     if engine is None or engine_library() is None:
@@ -57,8 +57,8 @@ def check_engine_build() -> Check:
 
 def check_embedded_model(name: str) -> Check:
     """Weights verified by SHA-256, then loaded and decoded in a child process."""
-    from pld.local.models import resolve_model_path
-    from pld.local.probe import probe_model
+    from pld.backends.local.models import resolve_model_path
+    from pld.backends.local.probe import probe_model
 
     spec = f"local/{name}"
     try:
@@ -86,7 +86,8 @@ def check_server(spec: str, api_base: str | None, *, timeout: float = 10.0) -> C
     backend, _, model = spec.partition("/")
     try:
         if backend == "ollama":
-            from pld.lm import LMOptions, check_ollama, ollama_host
+            from pld.backends.lm import check_ollama, ollama_host
+            from pld.backends.options import LMOptions
 
             host = ollama_host(LMOptions(api_base=api_base))
             check_ollama(host, model, timeout=timeout)

@@ -9,7 +9,7 @@ empty artifact with Macro F1 0. Such faults abort at once with one line that nam
 Transient faults (timeouts, HTTP 429 and 5xx, dropped connections) are retried before they get
 here, by DSPy's own loop (``dspy.LM(num_retries=...)``: exponential backoff of 1, 2, 4... seconds,
 honouring ``Retry-After``); PLD adds no retry loop of its own around LM calls, so waits never
-multiply. A refused connection at the start is caught before any run (``pld.lm.check_reachable``).
+multiply. A refused connection at the start is caught before any run (``pld.backends.lm.check_reachable``).
 A request refused for its input alone (too long for the context, a content filter) stays that
 example's failure.
 """

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import dspy
 
-from pld.artifact import fingerprint, write_artifact
+from pld.artifacts.artifact import fingerprint, write_artifact
 from pld.evaluate import EvalReport, evaluate_program
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions, make_lm
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
 from pld.metrics import macro_f1
 from pld.optimizer import PLD
-from pld.report_markdown import render_report_markdown
+from pld.artifacts.report_markdown import render_report_markdown
 from pld.tasks import Task, balanced_sample, get_task
 
 logger = logging.getLogger(__name__)

@@ -14,19 +14,20 @@ from dspy.teleprompt.teleprompt import Teleprompter
 from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
-from pld.clustering import Embedder, cluster_traces
-from pld.hygiene import rejected, rule_problem, screen_traces
+from pld.pipeline.clustering import Embedder, cluster_traces
+from pld.pipeline.hygiene import rejected, rule_problem, screen_traces
 from pld.inputs import check_examples, infer_labels, split_valset
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, default_concurrency, make_lm
+from pld.backends.lm import default_concurrency, make_lm
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pld.metrics import MacroF1, macro_f1
-from pld.render import base_instructions, with_rules
-from pld.repair import repair_rules
-from pld.report import PhaseCost, RunReport
+from pld.pipeline.render import base_instructions, with_rules
+from pld.pipeline.repair import repair_rules
+from pld.artifacts.report import PhaseCost, RunReport
 from pld.rules import CandidateRule, RejectedRule, SelectedRule, Trace
-from pld.scoring import StudentScorer
-from pld.selection import greedy_select
-from pld.teacher import Teacher
-from pld.traces import collect_traces, program_task, teacher_accuracy
+from pld.pipeline.scoring import StudentScorer
+from pld.pipeline.selection import greedy_select
+from pld.pipeline.teacher import Teacher
+from pld.pipeline.traces import collect_traces, program_task, teacher_accuracy
 from pld.usage import UsageCounter
 
 logger = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class PLD(Teleprompter):
     def _candidates(self, teacher: Teacher, teacher_lm: dspy.BaseLM, budget: CallBudget, traces: list[Trace],
                     task: str, labels: Sequence[str], refused: list[RejectedRule]) -> list[CandidateRule]:
         """Candidate rules from clusters, then unclustered micro-rules; texts that fail hygiene
-        (pld.hygiene) are recorded in ``refused``, never handed to selection."""
+        (pld.pipeline.hygiene) are recorded in ``refused``, never handed to selection."""
         usable, dropped = screen_traces(traces, labels)
         refused.extend(dropped)
         clusters, noise = cluster_traces(usable, self.embedder, eps=self.eps, min_samples=self.min_samples)

@@ -61,7 +61,7 @@ RejectionStage = Literal["micro-rule", "candidate", "repair"]
 class RejectedRule(Frozen):
     """A rule text kept out of the student's instructions: what, at which stage, why, from where.
 
-    ``kind`` is the hygiene check that failed (pld.hygiene), or ``no-gain`` / ``not-scored`` for
+    ``kind`` is the hygiene check that failed (pld.pipeline.hygiene), or ``no-gain`` / ``not-scored`` for
     a repair rewrite that was safe but not kept; ``example_keys`` are the training examples whose
     traces produced the text (for a repair rewrite, the examples shown to the teacher).
     """

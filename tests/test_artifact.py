@@ -9,12 +9,12 @@ import dspy
 import pytest
 
 import pld
-from pld.artifact import SCHEMA_VERSION, decoding_options, read_manifest, write_artifact
-from pld.atomic import previous_path
+from pld.artifacts.artifact import SCHEMA_VERSION, decoding_options, read_manifest, write_artifact
+from pld.artifacts.atomic import previous_path
 from pld.errors import ArtifactError
 from pld.evaluate import student_adapter
-from pld.lm import LMOptions
-from pld.render import base_instructions, with_rules
+from pld.backends.options import LMOptions
+from pld.pipeline.render import base_instructions, with_rules
 from pld.tasks import get_task
 from tests.fakes import function_lm
 

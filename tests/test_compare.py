@@ -10,7 +10,7 @@ import dspy
 import pytest
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.artifact import read_manifest
+from pld.artifacts.artifact import read_manifest
 from pld.compare import (
     CompareReport,
     CompareSettings,
@@ -20,7 +20,7 @@ from pld.compare import (
 )
 from pld.compare.peers import copro_depth, mipro_trials, simba_steps
 from pld.errors import ConfigError
-from pld.local.prompting import OutputField, parse_output_fields
+from pld.backends.local.prompting import OutputField, parse_output_fields
 from pld.metrics import macro_f1
 from pld.programs import Classifier
 from pld.tasks import Splits

@@ -10,7 +10,7 @@ import pytest
 
 from pld.cli import main
 from pld.errors import BackendError
-from pld.local import probe
+from pld.backends.local import probe
 
 
 def _crashing_child(signal_name: str) -> list[str]:
@@ -50,7 +50,7 @@ def test_ensure_engine_runs_raises_with_the_fix_when_the_probe_crashes(monkeypat
 
 @pytest.mark.model
 def test_the_real_engine_passes_once_and_is_remembered(monkeypatch, tmp_path):
-    from pld.local.models import resolve_model_path
+    from pld.backends.local.models import resolve_model_path
 
     path, _ = resolve_model_path("gemma3-270m")
     monkeypatch.setattr(probe, "_stamp", lambda key: tmp_path / f"{key}.json")

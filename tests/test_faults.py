@@ -245,7 +245,8 @@ def test_a_failed_compile_leaves_the_artifact_untouched(serve, capsys, data_dir,
 
 
 def test_a_garbled_teacher_is_skipped_but_a_refusing_student_aborts(serve, data_dir):
-    from pld.lm import LMOptions, make_lm
+    from pld.backends.lm import make_lm
+    from pld.backends.options import LMOptions
     from pld.metrics import macro_f1
     from pld.optimizer import PLD
 
@@ -263,9 +264,10 @@ def test_a_garbled_teacher_is_skipped_but_a_refusing_student_aborts(serve, data_
 
 
 def test_a_server_refusing_the_json_fallback_skips_that_trace_only(serve, data_dir):
-    from pld.lm import LMOptions, make_lm
-    from pld.teacher import Teacher
-    from pld.traces import collect_traces
+    from pld.backends.lm import make_lm
+    from pld.backends.options import LMOptions
+    from pld.pipeline.teacher import Teacher
+    from pld.pipeline.traces import collect_traces
 
     base = serve("nojson")  # garbled teacher answers; DSPy's JSON re-ask gets HTTP 500
     task = get_task("stereoset")
@@ -286,7 +288,8 @@ def test_ollama_messages_carry_no_password(capsys, data_dir):
 
 
 def test_options_are_checked():
-    from pld.lm import LMOptions, make_lm
+    from pld.backends.lm import make_lm
+    from pld.backends.options import LMOptions
 
     with pytest.raises(ConfigError, match="timeout"):
         make_lm("openai/x", LMOptions(api_base="http://127.0.0.1:1/v1", timeout=0), check=False)

@@ -6,8 +6,8 @@ import dspy
 import pytest
 
 from pld import PLD, macro_f1
-from pld.hygiene import rule_problem, screen_rules
-from pld.selection import gain_warning
+from pld.pipeline.hygiene import rule_problem, screen_rules
+from pld.pipeline.selection import gain_warning
 from tests.fakes import (
     RULE_ALL_POS,
     RULE_SPECIAL_NEG,
@@ -192,7 +192,7 @@ def test_a_tiny_validation_set_warns_that_the_gain_is_unresolved():
     assert report.rules  # accepted on a one- or two-example difference ...
     assert report.warnings  # ... with a warning that says so
     assert "cannot resolve" in report.warnings[0] and "validation examples would resolve" in report.warnings[0]
-    from pld.report_markdown import render_report_markdown
+    from pld.artifacts.report_markdown import render_report_markdown
 
     markdown = render_report_markdown("toy", "t", "s", report)
     assert "## Warnings" in markdown and "cannot resolve" in markdown
@@ -220,7 +220,7 @@ def test_a_large_enough_validation_set_brings_no_warning():
 
 
 def test_example_refs_name_each_duplicate_by_its_own_id():
-    from pld.report import RunReport
+    from pld.artifacts.report import RunReport
     from pld.rules import Trace
 
     def trace(example_id: str) -> Trace:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import pld
-from pld import atomic
-from pld.artifact import payload_checksum, read_manifest
-from pld.atomic import atomic_directory, exclusive_lock, previous_path
+from pld.artifacts import atomic
+from pld.artifacts.artifact import payload_checksum, read_manifest
+from pld.artifacts.atomic import atomic_directory, exclusive_lock, previous_path
 from pld.cli import main
 from pld.commands.types import fraction, non_negative_int, positive_int
 from pld.errors import ArtifactError
@@ -84,7 +84,7 @@ def test_two_concurrent_writers_leave_one_complete_version(tmp_path, monkeypatch
 
 def test_two_processes_writing_one_artifact(tmp_path):
     out = tmp_path / "out"
-    script = ("import sys, time; from pathlib import Path; from pld.atomic import atomic_directory\n"
+    script = ("import sys, time; from pathlib import Path; from pld.artifacts.atomic import atomic_directory\n"
               "with atomic_directory(Path(sys.argv[1])) as s:\n"
               "    (s / 'a.txt').write_text(sys.argv[2]); time.sleep(0.5); (s / 'b.txt').write_text(sys.argv[2])\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from pld.errors import BackendError, ConfigError
-from pld.lm import LMOptions, make_lm, ollama_host
+from pld.backends.lm import make_lm, ollama_host
+from pld.backends.options import LMOptions
 
 
 def _free_port() -> int:

@@ -8,8 +8,9 @@ import dspy
 import pytest
 
 from pld.evaluate import student_adapter
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER, make_lm
-from pld.local.prompting import parse_output_fields, render_chat
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.local.prompting import parse_output_fields, render_chat
 from pld.tasks import get_task
 
 pytest.importorskip("llama_cpp")
@@ -71,8 +72,8 @@ def test_calls_from_several_threads_are_safe(student, stereoset_examples):
 
 
 def test_teacher_writes_a_trace_with_a_rule(stereoset_examples):
-    from pld.teacher import Teacher
-    from pld.traces import render_example
+    from pld.pipeline.teacher import Teacher
+    from pld.pipeline.traces import render_example
 
     task = get_task("stereoset")
     teacher = Teacher(task.labels)

@@ -9,10 +9,10 @@ import pytest
 
 from pld import PLD, macro_f1
 from pld.budget import CallBudget
-from pld.render import base_instructions
+from pld.pipeline.render import base_instructions
 from pld.rules import CandidateRule
-from pld.scoring import StudentScorer
-from pld.selection import greedy_select
+from pld.pipeline.scoring import StudentScorer
+from pld.pipeline.selection import greedy_select
 from tests.fakes import (
     RULE_ALL_NEG,
     RULE_ALL_POS,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import pld.artifact
-from pld.artifact import decoding_options, read_manifest
+import pld.artifacts.artifact
+from pld.artifacts.artifact import decoding_options, read_manifest
 from pld.batch import read_inputs
 from pld.cli import main
 from pld.errors import BackendError
@@ -57,14 +57,14 @@ def artifact(tmp_path: Path) -> Path:
 def fake_student(monkeypatch):
     """Bind every artifact the CLI loads to a deterministic fake student; record the load options."""
     lm, engine = function_lm(_student, "student")
-    original = pld.artifact.load
+    original = pld.artifacts.artifact.load
     calls: list[dict] = []
 
     def load(path, student_lm=None, **kwargs):
         calls.append(kwargs)
         return original(path, student_lm=lm, **kwargs)
 
-    monkeypatch.setattr(pld.artifact, "load", load)
+    monkeypatch.setattr(pld.artifacts.artifact, "load", load)
     return engine, calls
 
 
@@ -114,8 +114,8 @@ def test_a_backend_fault_stops_the_run_with_one_line(artifact, tmp_path, capsys,
         raise BackendError("Cannot reach the server at http://localhost:9.")
 
     lm, _ = function_lm(down, "down")
-    original = pld.artifact.load
-    monkeypatch.setattr(pld.artifact, "load", lambda path, student_lm=None, **kw: original(path, student_lm=lm, **kw))
+    original = pld.artifacts.artifact.load
+    monkeypatch.setattr(pld.artifacts.artifact, "load", lambda path, student_lm=None, **kw: original(path, student_lm=lm, **kw))
     rows = tmp_path / "in.jsonl"
     rows.write_bytes(_row(id="a") + b"\n" + _row(id="b") + b"\n")
     assert main(["predict", str(artifact), "--input", str(rows)]) == 2

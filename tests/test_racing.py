@@ -9,11 +9,11 @@ import pytest
 
 from pld import macro_f1
 from pld.budget import CallBudget
-from pld.racing import race_order, stage_sizes
-from pld.render import base_instructions
+from pld.pipeline.racing import race_order, stage_sizes
+from pld.pipeline.render import base_instructions
 from pld.rules import CandidateRule
-from pld.scoring import StudentScorer
-from pld.selection import greedy_select
+from pld.pipeline.scoring import StudentScorer
+from pld.pipeline.selection import greedy_select
 from tests.fakes import ToySignature, field_value, function_lm
 
 ACCURACY = {f"Rule number {k} decides it.": p for k, p in enumerate([0.9, 0.75, 0.6, 0.5, 0.4, 0.3])}

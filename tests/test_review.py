@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pld.artifact import read_manifest, write_artifact
+from pld.artifacts.artifact import read_manifest, write_artifact
 from pld.cli import main
-from pld.render import base_instructions, with_rules
-from pld.review import diff_rules
+from pld.pipeline.render import base_instructions, with_rules
+from pld.artifacts.review import diff_rules
 from pld.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ def _steered_artifact(path: Path) -> Path:
     import dspy
 
     from pld import PLD, macro_f1
-    from pld.report_markdown import render_report_markdown
+    from pld.artifacts.report_markdown import render_report_markdown
     from tests.fakes import function_lm
 
     def row(i: int, word: str, label: str) -> dspy.Example:

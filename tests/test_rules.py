@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pld.render import render_instructions
+from pld.pipeline.render import render_instructions
 from pld.rules import clean_rule, generalize_rule
 
 

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from pld.evaluate import student_adapter
-from pld.lm import DEFAULT_STUDENT, LMOptions, make_lm
-from pld.served import pick_from_top_logprobs
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_STUDENT, LMOptions
+from pld.backends.openai_compat import pick_from_top_logprobs
 from pld.tasks import get_task
 
 
@@ -35,7 +36,7 @@ def test_chat_format_needs_a_server_address():
 @pytest.fixture(scope="module")
 def server():
     pytest.importorskip("llama_cpp.server")
-    from pld.local.models import resolve_model_path
+    from pld.backends.local.models import resolve_model_path
 
     path, _ = resolve_model_path("gemma3-270m")
     with socket.socket() as sock:

@@ -6,7 +6,7 @@ import argparse
 import math
 
 from pld.commands.types import non_negative_int
-from pld.lm import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions
+from pld.backends.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions
 
 NOTE = ("Note: tiny local models show how PLD works, not the quality the paper reports "
         "(a frontier teacher and Gemma-3 4B served by Ollama).")

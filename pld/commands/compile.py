@@ -9,7 +9,7 @@ import time
 from pld.commands.common import NOTE, add_model_args, lm_options
 from pld.commands.types import non_negative_int, positive_int
 from pld.jobs import CompileSettings
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pld.tasks import TASKS
 
 

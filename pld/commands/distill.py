@@ -7,7 +7,7 @@ import time
 
 from pld.commands.common import NOTE, add_model_args, lm_options
 from pld.commands.types import non_negative_int, positive_int
-from pld.lm import DEFAULT_TEACHER
+from pld.backends.options import DEFAULT_TEACHER
 from pld.tasks import TASKS
 
 

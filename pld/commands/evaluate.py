@@ -7,7 +7,7 @@ import time
 
 from pld.commands.common import NOTE, add_model_args, lm_options
 from pld.commands.types import positive_int
-from pld.lm import DEFAULT_STUDENT
+from pld.backends.options import DEFAULT_STUDENT
 from pld.tasks import TASKS
 
 
@@ -25,9 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from pld.artifact import load
+    from pld.artifacts.artifact import load
     from pld.jobs import evaluate_task
-    from pld.tables import eval_table
+    from pld.artifacts.tables import eval_table
 
     started = time.perf_counter()
     program = None

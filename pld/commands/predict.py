@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pld.artifact import DECODING_FIELDS, load
+    from pld.artifacts.artifact import DECODING_FIELDS, load
     from pld.batch import BadLine, input_fields, parse_inputs, predict_file, read_input_file
 
     data = read_input_file(args.input)  # before the model loads: a wrong path fails at once

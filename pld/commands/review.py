@@ -35,10 +35,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_show(args: argparse.Namespace) -> None:
-    from pld.artifact import read_manifest
+    from pld.artifacts.artifact import read_manifest
     from pld.errors import ArtifactError
-    from pld.provenance import read_report
-    from pld.review import show_markdown, show_text
+    from pld.artifacts.provenance import read_report
+    from pld.artifacts.review import show_markdown, show_text
 
     manifest = read_manifest(args.artifact)
     try:
@@ -60,15 +60,15 @@ def run_show(args: argparse.Namespace) -> None:
 
 
 def run_diff(args: argparse.Namespace) -> None:
-    from pld.review import diff_rules, rules_of
+    from pld.artifacts.review import diff_rules, rules_of
 
     print("\n".join(diff_rules(rules_of(args.before), rules_of(args.after))))
 
 
 def run_edit(args: argparse.Namespace) -> None:
-    from pld.atomic import previous_path
-    from pld.edit import edit_rules, read_rules_file
-    from pld.review import rules_of, show_text
+    from pld.artifacts.atomic import previous_path
+    from pld.artifacts.edit import edit_rules, read_rules_file
+    from pld.artifacts.review import rules_of, show_text
 
     if not args.drop and not args.rules_file:
         raise ConfigError("Nothing to edit: pass --drop N or --rules-file FILE.")

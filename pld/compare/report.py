@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pld.atomic import atomic_write_text
+from pld.artifacts.atomic import atomic_write_text
 from pld.compare.results import CompareReport, MethodResult, Usage
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from typing import Any
 
 import dspy
 
-from pld.artifact import write_artifact
-from pld.atomic import atomic_write_text
+from pld.artifacts.artifact import write_artifact
+from pld.artifacts.atomic import atomic_write_text
 from pld.compare.measure import EngineProbe, compile_cost, detached, evaluate_split, runtime_lm, watched
 from pld.compare.registry import Method, MethodContext, MethodUnavailable, get_method
 from pld.compare.results import CompareReport, MethodResult
@@ -201,7 +201,7 @@ def _check_names(methods: list[Method], fail_methods: Sequence[str]) -> None:
 def _empty_report(settings: CompareSettings, splits: Splits, make_program: ProgramFactory,
                   student_lm: dspy.BaseLM, teacher_lm: dspy.BaseLM, metric: MacroF1) -> CompareReport:
     from pld import __version__
-    from pld.artifact import fingerprint
+    from pld.artifacts.artifact import fingerprint
 
     signature = make_program("zero-shot").predictors()[0].signature
     digests = {role: lm.model_sha256 for role, lm in (("student", student_lm), ("teacher", teacher_lm))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pld.lm import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
 
 DEFAULT_METHODS: tuple[str, ...] = (
     "zero-shot", "cot", "few-shot", "bootstrap", "copro", "miprov2", "miprov2-full", "gepa", "simba", "pld",

@@ -9,7 +9,8 @@ from pld.compare.results import CompareReport
 from pld.compare.runner import run_comparison
 from pld.compare.settings import CompareSettings
 from pld.jobs import sample
-from pld.lm import LMOptions, make_lm
+from pld.backends.lm import make_lm
+from pld.backends.options import LMOptions
 from pld.metrics import macro_f1
 from pld.tasks import Splits, get_task
 

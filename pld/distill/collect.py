@@ -19,8 +19,8 @@ from pld.distill.costs import CompletionLog, TeacherCall, compare_k_shot, count_
 from pld.distill.records import DROP_REASONS, DistillCosts, DistillRecord, DistillReport, TokenCount, drop_reason
 from pld.errors import ConfigError
 from pld.rules import Trace, example_key
-from pld.teacher import Teacher
-from pld.traces import TraceMode, collect_traces, program_task, render_example
+from pld.pipeline.teacher import Teacher
+from pld.pipeline.traces import TraceMode, collect_traces, program_task, render_example
 from pld.usage import UsageCounter
 
 logger = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ def tokenizer_for(lm: dspy.BaseLM) -> Tokenizer:
     if engine is None:
         return Tokenizer(prompt=lambda messages: _estimate("".join(_text(m) for m in messages)),
                          text=_estimate, name=ESTIMATE)
-    from pld.local.prompting import render_chat
+    from pld.backends.local.prompting import render_chat
 
     def tokenize(text: str, *, prompt: bool) -> int:
         with engine._lock:  # the llama.cpp handle is not thread-safe

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pld.atomic import atomic_directory
+from pld.artifacts.atomic import atomic_directory
 from pld.distill.collect import DistillData
 from pld.distill.records import DistillRecord
 from pld.errors import ConfigError, DataError

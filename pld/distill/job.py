@@ -13,7 +13,8 @@ from pld.distill.collect import DistillData, build_distill_data, check_fraction,
 from pld.distill.export import write_distill_data
 from pld.errors import ConfigError
 from pld.jobs import CompileSettings, sample
-from pld.lm import DEFAULT_TEACHER, LMOptions, make_lm
+from pld.backends.lm import make_lm
+from pld.backends.options import DEFAULT_TEACHER, LMOptions
 from pld.tasks import get_task
 
 SPLITS = ("train", "val", "test")

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 import dspy
 from pydantic import BaseModel, ValidationError
 
-from pld.atomic import atomic_directory
+from pld.artifacts.atomic import atomic_directory
 from pld.errors import ArtifactError
 
 if TYPE_CHECKING:
-    from pld.lm import LMOptions
+    from pld.backends.options import LMOptions
 
 SCHEMA_VERSION = 1
 CONTENT_FILES = ("program.json", "report.json", "report.md")
@@ -172,7 +172,7 @@ def verify_rules(path: Path, manifest: Manifest, instructions: dict[str, str]) -
     A predictor's own instructions are the text before the rules block (all of it when there is
     none), so artifacts of other optimizers, which record no rules, keep their own wording.
     """
-    from pld.render import render_instructions
+    from pld.pipeline.render import render_instructions
 
     rules = [rule.get("text") for rule in manifest.rules]
     if not all(isinstance(text, str) for text in rules):
@@ -189,7 +189,7 @@ def verify_rules(path: Path, manifest: Manifest, instructions: dict[str, str]) -
 
 def own_instructions(instructions: str) -> str:
     """A predictor's instructions without the rules block PLD appends (``instructions.j2``)."""
-    from pld.render import render_instructions
+    from pld.pipeline.render import render_instructions
 
     header = render_instructions("", ["rule"]).splitlines()[0]
     base, found, _ = instructions.partition(f"\n\n{header}\n")
@@ -201,7 +201,7 @@ def decoding_options(manifest: Manifest, options: LMOptions | None = None,
     """``options`` with the label decoding the artifact was scored with (``label_mode``,
     ``calibrate``), except the fields named in ``explicit``. ``options`` without ``explicit`` are
     taken as they are, every field counting as set on purpose."""
-    from pld.lm import LMOptions
+    from pld.backends.options import LMOptions
 
     if options is not None and explicit is None:
         return options
@@ -224,7 +224,7 @@ def load(
     The student decodes labels as the artifact records when ``options`` is None, or for the
     decoding fields not named in ``explicit`` (see ``decoding_options``).
     """
-    from pld.lm import make_lm
+    from pld.backends.lm import make_lm
     from pld.tasks import get_task
 
     path = Path(path)

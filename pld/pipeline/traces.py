@@ -17,7 +17,7 @@ from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
 from pld.faults import raise_if_backend_fault, redact
 from pld.rules import Trace, example_key, generalize_rule
-from pld.teacher import Teacher
+from pld.pipeline.teacher import Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def describe_task(instructions: str, label_field: str, labels: Sequence[str]) ->
 
 def program_task(program: dspy.Module, label_field: str, labels: Sequence[str]) -> str:
     """The task as the teacher reads it for ``program``: one text, so every caller shares cache entries."""
-    from pld.render import base_instructions
+    from pld.pipeline.render import base_instructions
 
     return describe_task(next(iter(base_instructions(program).values()), ""), label_field, labels)
 

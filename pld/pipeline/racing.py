@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import dspy
 
-from pld.scoring import StudentScorer
+from pld.pipeline.scoring import StudentScorer
 
 
 def race_order(valset: Sequence[dspy.Example], label_field: str, seed: int) -> list[dspy.Example]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pld.render import _environment
-from pld.report import RunReport
+from pld.pipeline.render import _environment
+from pld.artifacts.report import RunReport
 from pld.rules import ExampleRef, excerpt
 
 

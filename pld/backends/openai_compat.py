@@ -17,7 +17,7 @@ from typing import Any
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.local.prompting import choice_grammar, decode_fields, parse_output_fields, render_chat
+from pld.backends.local.prompting import choice_grammar, decode_fields, parse_output_fields, render_chat
 
 TOP_LOGPROBS = 20
 

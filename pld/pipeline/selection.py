@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from pld.errors import BudgetExceeded
-from pld.racing import race, race_order
+from pld.pipeline.racing import race, race_order
 from pld.rules import CandidateRule
-from pld.scoring import StudentScorer
+from pld.pipeline.scoring import StudentScorer
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def greedy_select(
     seed: int = 0,
     progress: bool = True,
 ) -> SelectionResult:
-    """Forward selection; ``racing`` scores trial lists by successive halving (pld.racing) with a
+    """Forward selection; ``racing`` scores trial lists by successive halving (pld.pipeline.racing) with a
     confidence margin of ``racing_z`` standard errors, deciding each round on the full validation
     set; ``racing=False`` scores every list in full."""
     current: list[CandidateRule] = []

@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from pld.metrics import LabelScores
-from pld.repair import RepairRound
+from pld.pipeline.repair import RepairRound
 from pld.rules import CandidateRule, ExampleRef, RejectedRule, SelectedRule, Trace, excerpt
-from pld.selection import SelectionRound
+from pld.pipeline.selection import SelectionRound
 
 
 class PhaseCost(BaseModel):

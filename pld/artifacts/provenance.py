@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pld.artifact import Manifest
+from pld.artifacts.artifact import Manifest
 from pld.errors import ArtifactError
-from pld.report import RunReport
+from pld.artifacts.report import RunReport
 from pld.rules import ExampleRef, excerpt
 
 

@@ -1,16 +1,16 @@
-"""Reading compiled artifacts: show the rules, diff two artifacts (hand edits: ``pld.edit``)."""
+"""Reading compiled artifacts: show the rules, diff two artifacts (hand edits: ``pld.artifacts.edit``)."""
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
 
-from pld.artifact import Manifest, read_manifest
-from pld.edit import edit_rules, read_rules_file  # noqa: F401 - edits live in pld.edit; old imports keep working
-from pld.provenance import hint_line, provenance_lines
-from pld.render import _environment
-from pld.report import RunReport
-from pld.report_markdown import template_helpers
+from pld.artifacts.artifact import Manifest, read_manifest
+from pld.artifacts.edit import edit_rules, read_rules_file  # noqa: F401 - edits live in pld.artifacts.edit; old imports keep working
+from pld.artifacts.provenance import hint_line, provenance_lines
+from pld.pipeline.render import _environment
+from pld.artifacts.report import RunReport
+from pld.artifacts.report_markdown import template_helpers
 
 
 def show_text(manifest: Manifest, report: RunReport | None = None, *, full: bool = False) -> str:

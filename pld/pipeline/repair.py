@@ -12,12 +12,12 @@ from pydantic import BaseModel
 
 from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
-from pld.hygiene import SEVERE, rejected, screen_rules
+from pld.pipeline.hygiene import SEVERE, rejected, screen_rules
 from pld.rules import RejectedRule, example_key
-from pld.scoring import StudentScorer
-from pld.selection import unresolved_gain
-from pld.teacher import Teacher
-from pld.traces import render_example
+from pld.pipeline.scoring import StudentScorer
+from pld.pipeline.selection import unresolved_gain
+from pld.pipeline.teacher import Teacher
+from pld.pipeline.traces import render_example
 
 logger = logging.getLogger(__name__)
 

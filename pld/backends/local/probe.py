@@ -100,7 +100,7 @@ def _probe_key(model_path: Path) -> str | None:
 
 
 def _stamp(key: str) -> Path:
-    from pld.local.models import cache_dir
+    from pld.backends.local.models import cache_dir
 
     return cache_dir() / "probes" / f"{key}.json"
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import dspy
 
-from pld.artifact import Manifest, read_manifest, write_artifact
+from pld.artifacts.artifact import Manifest, read_manifest, write_artifact
 from pld.errors import ConfigError, DataError
-from pld.render import base_instructions, with_rules
+from pld.pipeline.render import base_instructions, with_rules
 
 RULES_FILE_HELP = 'write one rule per line, or a JSON list of strings such as ["Rule one.", "Rule two."]'
 
@@ -24,7 +24,7 @@ RULES_FILE_HELP = 'write one rule per line, or a JSON list of strings such as ["
 def edit_rules(path: str | Path, rules: Sequence[str]) -> Manifest:
     """Replace an artifact's rules by hand, re-render the program, and re-seal it as edited.
 
-    The version replaced stays complete in ``<artifact>.previous`` (``pld.atomic.previous_path``).
+    The version replaced stays complete in ``<artifact>.previous`` (``pld.artifacts.atomic.previous_path``).
     """
     from pld.tasks import get_task
 

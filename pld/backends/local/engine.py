@@ -21,10 +21,10 @@ import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.errors import BackendError
-from pld.local.labels import LabelScorer, common_prefix
-from pld.local.models import resolve_model_path, sha256_file
-from pld.local.probe import ensure_engine_runs
-from pld.local.prompting import (
+from pld.backends.local.labels import LabelScorer, common_prefix
+from pld.backends.local.models import resolve_model_path, sha256_file
+from pld.backends.local.probe import ensure_engine_runs
+from pld.backends.local.prompting import (
     OutputField,
     choice_grammar,
     content_free,
@@ -34,7 +34,7 @@ from pld.local.prompting import (
 )
 
 if TYPE_CHECKING:
-    from pld.lm import LMOptions
+    from pld.backends.options import LMOptions
 
 logger = logging.getLogger(__name__)
 

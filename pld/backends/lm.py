@@ -19,39 +19,15 @@ import logging
 import os
 import socket
 import urllib.request
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urlsplit
 
 import dspy
 
+from pld.backends.options import DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
 from pld.errors import BackendError, ConfigError
 from pld.faults import check_url, redact, retry_transient, split_credentials
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_STUDENT = "local/gemma3-270m"
-DEFAULT_TEACHER = "local/qwen2.5-0.5b"
-DEFAULT_OLLAMA_HOST = "http://localhost:11434"
-DEFAULT_TIMEOUT_S = 120.0  # a CPU server generating a rationale answers well within this; a hung one aborts
-DEFAULT_RETRIES = 2  # DSPy's backoff: 1 s, then 2 s
-
-
-@dataclass(frozen=True)
-class LMOptions:
-    """Generation settings shared by every backend."""
-
-    temperature: float = 0.0
-    max_tokens: int | None = None
-    seed: int | None = 0
-    api_base: str | None = None
-    cache: bool = True
-    label_mode: Literal["score", "grammar"] = "score"  # embedded backend: score labels, or constrain generation
-    calibrate: bool = False  # embedded backend, scoring: contextual calibration against a content-free input
-    chat_format: str | None = None  # openai/ with api_base: score labels via /v1/completions in this turn format
-    timeout: float | None = DEFAULT_TIMEOUT_S  # servers: seconds one request may wait for its answer
-    num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
-
 
 def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) -> dspy.BaseLM:
     """Build the DSPy LM that ``spec`` names; ``check`` probes servers before any run."""
@@ -66,7 +42,7 @@ def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) 
     if not name:
         raise ConfigError(f"Model spec {spec!r} names no model after {backend!r}/.")
     if backend == "local":
-        from pld.local.engine import make_local_lm
+        from pld.backends.local.engine import make_local_lm
 
         return make_local_lm(name, options)
     if backend == "ollama":
@@ -203,8 +179,8 @@ def _openai_lm(model: str, options: LMOptions) -> dspy.BaseLM:
 
 def _completions_lm(model: str, options: LMOptions, key: str) -> dspy.BaseLM:
     """A text-completions server whose label fields are scored from log-probabilities."""
-    from pld.local.prompting import CHAT_FORMATS
-    from pld.served import CompletionsEngine
+    from pld.backends.local.prompting import CHAT_FORMATS
+    from pld.backends.openai_compat import CompletionsEngine
 
     if options.api_base is None or options.chat_format not in CHAT_FORMATS:
         raise ConfigError(
@@ -223,6 +199,6 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> dspy.BaseLM:
 
 def default_concurrency(lm: dspy.BaseLM) -> int:
     """Concurrent requests that pay off: none for an in-process model on a few cores, some for servers."""
-    from pld.local.engine import LocalLM
+    from pld.backends.local.engine import LocalLM
 
     return 1 if isinstance(lm, LocalLM) else 4

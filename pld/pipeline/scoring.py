@@ -10,7 +10,7 @@ import dspy
 from pld.budget import CallBudget
 from pld.evaluate import run_program
 from pld.metrics import LabelScores, MacroF1, score_labels
-from pld.render import render_instructions, with_rules
+from pld.pipeline.render import render_instructions, with_rules
 from pld.rules import example_key
 
 

@@ -1,0 +1,2 @@
+"""How a model is reached: spec parsing and options, embedded llama.cpp, OpenAI-compatible
+servers, Ollama."""
