@@ -19,7 +19,7 @@ from pld.evaluate import run_program, student_adapter
 from pld.backends.lm import make_lm
 from pld.backends.options import DEFAULT_STUDENT, LMOptions
 from pld.backends.local.labels import shared_prefix_length
-from pld.backends.local.prompting import render_chat
+from pld.backends.local.lm import engine_of
 from pld.programs import truncate_document
 from pld.pipeline.render import base_instructions, with_rules
 from pld.tasks import get_task
@@ -31,16 +31,14 @@ def prompt_ids(lm, program, example) -> list[int]:
     inputs = dict(example.inputs())
     inputs["document"] = truncate_document(inputs["document"], program.max_document_chars)
     messages = student_adapter().format(signature, demos=[], inputs=inputs)
-    engine = lm.local_engine
     turns = [(m["role"], m["content"]) for m in messages[1:]]
-    text = render_chat(engine.chat_format, messages[0]["content"], turns)
-    return engine._model().tokenize(text.encode("utf-8"), add_bos=True, special=True)
+    return engine_of(lm).prompt_ids(messages[0]["content"], turns)
 
 
 def measure(order, lm, program, reset) -> dict:
     """Tokens processed for ``order``, starting from a KV cache that holds an unrelated prompt."""
     reset()
-    engine = lm.local_engine
+    engine = engine_of(lm)
     before_total, before_done = engine.prompt_tokens_total, engine.prompt_tokens_evaluated
     run_program(program, order, lm)
     total = engine.prompt_tokens_total - before_total

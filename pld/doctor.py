@@ -86,7 +86,7 @@ def check_server(spec: str, api_base: str | None, *, timeout: float = 10.0) -> C
     backend, _, model = spec.partition("/")
     try:
         if backend == "ollama":
-            from pld.backends.lm import check_ollama, ollama_host
+            from pld.backends.ollama import check_ollama, ollama_host
             from pld.backends.options import LMOptions
 
             host = ollama_host(LMOptions(api_base=api_base))

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from pld.errors import PLDError
 from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1
-from pld.usage import UsageCounter
+from pld.usage import counting
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +99,9 @@ def evaluate_program(
     num_threads: int = 1,
     progress: str | None = None,
 ) -> EvalReport:
-    counter = UsageCounter(phase="evaluate")
-    saved = list(lm.callbacks)
-    counter.watch(lm, "student")
-    try:
+    with counting({"student": lm}, phase="evaluate") as usage:
         predictions, latencies = run_program(program, examples, lm, num_threads=num_threads, progress=progress)
-    finally:
-        lm.callbacks = saved
-    totals = counter.totals()
+    totals = usage.totals()
     ordered = sorted(latencies) or [0.0]
     return EvalReport(
         scores=metric.score(examples, predictions),

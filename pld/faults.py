@@ -197,10 +197,14 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def server_of(lm: Any) -> str:
-    """Who answers for ``lm``: its spec and server address, credentials stripped."""
-    spec = getattr(lm, "pld_spec", None) or getattr(lm, "model", None) or type(lm).__name__
-    server = getattr(lm, "pld_server", None) or (getattr(lm, "kwargs", None) or {}).get("api_base")
-    return redact(f"{spec} at {server}" if server else str(spec))
+    """Who answers for ``lm``: its spec and server address, credentials stripped. For an LM that
+    PLD did not build, its model name and the ``api_base`` it was given."""
+    from pld.backends.info import backend_info
+
+    info = backend_info(lm)
+    if info.kind == "other" and (getattr(lm, "kwargs", None) or {}).get("api_base"):
+        return redact(f"{info.spec} at {lm.kwargs['api_base']}")
+    return redact(info.describe())
 
 
 def backend_error(exc: BaseException, server: str, *, retries: int | None = None,
@@ -236,8 +240,10 @@ def _detail(exc: BaseException) -> str:
 def raise_if_backend_fault(exc: BaseException, lm: Any) -> None:
     """Raise a BackendError when ``exc`` is a backend fault; return when it is one bad answer."""
     if is_backend_fault(exc):
+        from pld.backends.info import backend_info
+
         error = backend_error(exc, server_of(lm), retries=getattr(lm, "num_retries", None),
-                              timeout=getattr(lm, "pld_timeout", None))
+                              timeout=backend_info(lm).timeout)
         if any(error is link for link in _chain(exc)):
             raise error  # PLD's own error from inside an engine, as it was raised
         raise error from exc

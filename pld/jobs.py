@@ -5,21 +5,23 @@ The CLI is a thin shell over these functions; they are the Python API for the sa
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import dspy
 
 from pld.artifacts.artifact import fingerprint, write_artifact
 from pld.evaluate import EvalReport, evaluate_program
+from pld.backends.info import model_digests
 from pld.backends.lm import make_lm
-from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
+from pld.backends.options import DEFAULT_STUDENT, LMOptions
+from pld.config import CompileSettings
 from pld.metrics import macro_f1
 from pld.optimizer import PLD
 from pld.artifacts.report_markdown import render_report_markdown
 from pld.tasks import Task, balanced_sample, get_task
+
+__all__ = ["CompileSettings", "compile_task", "evaluate_task", "sample"]  # CompileSettings lives in pld.config
 
 logger = logging.getLogger(__name__)
 
@@ -55,49 +57,24 @@ def evaluate_task(
     return evaluate_program(program, examples, lm, metric, num_threads=num_threads, progress=f"{task.name} {split}")
 
 
-@dataclass(frozen=True)
-class CompileSettings:
-    """What ``pld compile`` runs with; the defaults fit a 2-core machine in minutes."""
-
-    teacher: str = DEFAULT_TEACHER
-    student: str = DEFAULT_STUDENT
-    strategy: str = "zero-shot"
-    n_train: int | None = 12
-    n_val: int | None = 48
-    max_candidates: int = 6
-    max_rules: int = 3
-    min_gain: float = 0.005
-    max_repair_rounds: int = 1
-    max_teacher_calls: int | None = 60
-    max_student_calls: int | None = 900
-    trace_mode: str = "label-conditioned"
-    selection: str = "auto"
-    seed: int = 0
-    data_dir: str | None = None
-
-
 def compile_task(task_name: str, out: str | Path, settings: CompileSettings, options: LMOptions | None = None) -> Path:
-    """Compile the task's student program with PLD and write an artifact to ``out``."""
+    """Compile the task's student program with PLD and write an artifact to ``out``.
+
+    ``settings.pld.seed`` seeds the splits and samples as well as the optimizer.
+    """
     task = get_task(task_name)
     options = options or LMOptions()
-    splits = task.load_splits(settings.data_dir, seed=settings.seed)
-    trainset = sample(task, splits.train, settings.n_train, settings.seed)
-    valset = sample(task, splits.val, settings.n_val, settings.seed)
+    seed = settings.pld.seed
+    splits = task.load_splits(settings.data_dir, seed=seed)
+    trainset = sample(task, splits.train, settings.n_train, seed)
+    valset = sample(task, splits.val, settings.n_val, seed)
     teacher_lm = make_lm(settings.teacher, options)
     student_lm = teacher_lm if settings.student == settings.teacher else make_lm(settings.student, options)
-    optimizer = PLD(
-        teacher_lm=teacher_lm, student_lm=student_lm, metric=macro_f1(task.label_field, task.labels),
-        trace_mode=settings.trace_mode, max_candidates=settings.max_candidates, max_rules=settings.max_rules,
-        min_gain=settings.min_gain, max_repair_rounds=settings.max_repair_rounds,
-        max_teacher_calls=settings.max_teacher_calls, max_student_calls=settings.max_student_calls, seed=settings.seed,
-        selection=settings.selection,
-    )
+    optimizer = PLD(teacher_lm=teacher_lm, student_lm=student_lm, metric=macro_f1(task.label_field, task.labels),
+                    config=settings.pld)
     compiled = optimizer.compile(task.make_program(settings.strategy), trainset=trainset, valset=valset)
     report = compiled.pld_report
-    digests = {role: lm.model_sha256 for role, lm in (("teacher", teacher_lm), ("student", student_lm))
-               if getattr(lm, "model_sha256", None)}
-    digests.update({f"{role}_ollama": lm.pld_model_digest for role, lm in (("teacher", teacher_lm), ("student", student_lm))
-                    if getattr(lm, "pld_model_digest", None)})
+    digests = model_digests({"teacher": teacher_lm, "student": student_lm})
     manifest = dict(
         task=task.name, strategy=settings.strategy, signature=f"{task.signature.__module__}.{task.signature.__name__}",
         label_field=task.label_field, labels=list(task.labels),
@@ -115,7 +92,3 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings, opt
     path = write_artifact(out, compiled, files, manifest)
     logger.info("wrote %s", path)
     return path
-
-
-def settings_json(settings: CompileSettings) -> str:
-    return json.dumps(settings.__dict__, indent=2)

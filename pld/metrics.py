@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 INVALID = "<invalid>"
 
@@ -31,6 +30,8 @@ class LabelScores(BaseModel):
 
 def score_labels(gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str]) -> LabelScores:
     """Score predictions against gold labels; ``None`` or out-of-set predictions are failures."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # here: reports load without it
+
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
     labels = list(labels)

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+import inspect
 from typing import Any, Literal
 
 import dspy
@@ -14,6 +15,8 @@ from dspy.teleprompt.teleprompt import Teleprompter
 from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
+from pld.config import PLDConfig, args_doc
+from pld.errors import ConfigError
 from pld.pipeline.clustering import Embedder, cluster_traces
 from pld.pipeline.hygiene import rejected, rule_problem, screen_traces
 from pld.inputs import check_examples, infer_labels, split_valset
@@ -28,14 +31,9 @@ from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import greedy_select
 from pld.pipeline.teacher import Teacher
 from pld.pipeline.traces import collect_traces, program_task, teacher_accuracy
-from pld.usage import UsageCounter
+from pld.usage import UsageCounter, counting
 
 logger = logging.getLogger(__name__)
-
-# Below this many validation examples "auto" selection scores every list in full: with a weak
-# student, the first racing stage (a quarter of the set) ranked lists by noise (benchmarks/RESULTS.md).
-RACING_MIN_VAL = 200
-
 
 class PLD(Teleprompter):
     def __init__(
@@ -44,83 +42,61 @@ class PLD(Teleprompter):
         teacher_lm: str | dspy.BaseLM = DEFAULT_TEACHER,
         student_lm: str | dspy.BaseLM = DEFAULT_STUDENT,
         metric: MacroF1 | None = None,
-        trace_mode: Literal["label-conditioned", "label-free"] = "label-conditioned",
         embedder: Embedder | None = None,
-        eps: float = 0.4,
-        min_samples: int = 6,
-        max_candidates: int = 8,
-        max_rules: int = 5,
-        min_gain: float = 0.005,
-        max_repair_rounds: int = 2,
-        max_teacher_calls: int | None = None,
-        max_student_calls: int | None = None,
-        selection: Literal["auto", "racing", "exhaustive"] = "auto",
-        racing_z: float = 0.5,
-        num_threads: int | None = None,
-        seed: int = 0,
-        progress: bool = True,
+        config: PLDConfig | None = None,
+        **settings: Any,
     ):
         """Prompt-Level Distillation: distil a teacher's reasoning into rules in the student's instructions.
+
+        Settings are validated here, so a typo fails at ``PLD(...)`` with one line
+        (``pld.ConfigError``), not minutes into a run.
 
         Args:
             teacher_lm: The teacher, as a model spec (see ``pld.make_lm``) or a DSPy LM.
             student_lm: The student whose validation Macro F1 selects the rules.
             metric: ``macro_f1(label_field=..., labels=...)``; labels default to the signature's Literal.
-            trace_mode: Teacher reasons toward the gold label, or predicts it (usable without labels).
             embedder: Maps a list of micro-rules to vectors; TF-IDF by default (offline).
-            eps: DBSCAN radius in cosine distance.
-            min_samples: DBSCAN density; scaled down for small training sets.
-            max_candidates: Most candidate rules handed to greedy selection (largest clusters first).
-            max_rules: Most rules in the compiled program.
-            min_gain: Smallest validation Macro F1 gain that admits a rule or a repair.
-            max_repair_rounds: Most conflict-repair rounds.
-            max_teacher_calls: Cap on teacher calls (None: no cap).
-            max_student_calls: Cap on student calls that reach the model (None: no cap).
-            selection: "racing" drops trial lists early on growing validation subsets (successive
-                halving with a confidence margin) and decides each round on the full set;
-                "exhaustive" scores every list in full; "auto" races from RACING_MIN_VAL validation
-                examples on (on fewer, early subsets are too small to rank lists reliably).
-            racing_z: Confidence margin of racing in standard errors; 0 is plain successive halving
-                (fewest calls, most risk of dropping the winner on a noisy student).
-            num_threads: Concurrent student requests; None picks 1 for an embedded model, 4 for servers.
-            seed: Seeds every random choice of the run.
-            progress: Show a progress bar per phase.
+            config: All settings as one ``pld.PLDConfig``; keyword settings override its fields.
+            **settings: Any ``PLDConfig`` field (below; ``pld compile --help`` prints the same text).
         """
+        if config is not None and not isinstance(config, PLDConfig):
+            raise ConfigError(f"config must be a pld.PLDConfig, got {type(config).__name__}")
         self.teacher_lm = teacher_lm
         self.student_lm = student_lm
         self.metric = metric
-        self.trace_mode = trace_mode
         self.embedder = embedder
-        self.eps = eps
-        self.min_samples = min_samples
-        self.max_candidates = max_candidates
-        self.max_rules = max_rules
-        self.min_gain = min_gain
-        self.max_repair_rounds = max_repair_rounds
-        self.max_teacher_calls = max_teacher_calls
-        self.max_student_calls = max_student_calls
-        self.selection = selection
-        self.racing_z = racing_z
-        self.num_threads = num_threads
-        self.seed = seed
-        self.progress = progress
+        self.config = (config or PLDConfig()).replace(**settings) if settings else (config or PLDConfig())
 
-    def _racing(self, n_val: int) -> bool:
-        return self.selection == "racing" or (self.selection == "auto" and n_val >= RACING_MIN_VAL)
+    def __getattr__(self, name: str) -> Any:
+        """Settings read as attributes (``optimizer.max_rules``) come from ``config``, their one home."""
+        config = self.__dict__.get("config")
+        if config is not None and name in PLDConfig.model_fields:
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``optimizer.max_rules = 4`` replaces ``config`` with a validated copy."""
+        if name in PLDConfig.model_fields:
+            name, value = "config", self.config.replace(**{name: value})
+        super().__setattr__(name, value)
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments, settings flattened: ``PLD(**optimizer.get_params())`` is a copy."""
+        return {"teacher_lm": self.teacher_lm, "student_lm": self.student_lm, "metric": self.metric,
+                "embedder": self.embedder, **dict(self.config)}
 
     def settings(self) -> dict[str, Any]:
-        names = ("trace_mode", "eps", "min_samples", "max_candidates", "max_rules", "min_gain",
-                 "max_repair_rounds", "max_teacher_calls", "max_student_calls", "selection", "racing_z",
-                 "num_threads", "seed")
-        return {name: getattr(self, name) for name in names}
+        """The settings a run report records (all but ``progress``)."""
+        return self.config.model_dump(exclude={"progress"})
 
     def estimate(self, n_train: int, n_val: int) -> dict[str, int]:
         """Upper bounds on calls, before any budget cap (printed before a run)."""
-        k, r = self.max_candidates, self.max_rules
+        config = self.config
+        k, r = config.max_candidates, config.max_rules
         lists = 1 + sum((k - i) * (i + 1) for i in range(min(k, r)))
         return {
-            "teacher_calls": n_train + k + self.max_repair_rounds,
-            "student_calls": lists * n_val + self.max_repair_rounds * (n_train + n_val),
+            "teacher_calls": n_train + k + config.max_repair_rounds,
+            "student_calls": lists * n_val + config.max_repair_rounds * (n_train + n_val),
         }
 
     def compile(
@@ -136,13 +112,13 @@ class PLD(Teleprompter):
         ``teacher`` overrides ``teacher_lm`` for this run. Without ``valset`` half of ``trainset``
         (seeded) is held out for validation.
         """
-        rng = random.Random(self.seed)
+        rng = random.Random(self.config.seed)
         if not isinstance(student, dspy.Module):
             raise TypeError(f"student must be a dspy.Module, got {type(student).__name__}")
         metric = self.metric or macro_f1()
         if metric.labels is None:
             metric = metric.with_labels(infer_labels(student, metric.label_field))
-        trainset = check_examples(trainset, "trainset", metric.label_field, labelled=self.trace_mode == "label-conditioned",
+        trainset = check_examples(trainset, "trainset", metric.label_field, labelled=self.config.trace_mode == "label-conditioned",
                                   labels=metric.labels)
         if valset is None:
             trainset, valset = split_valset(trainset, rng)
@@ -153,50 +129,46 @@ class PLD(Teleprompter):
         estimate = self.estimate(len(trainset), len(valset))
         logger.info("PLD on %d train / %d validation examples; at most %d teacher and %d student calls%s",
                     len(trainset), len(valset), estimate["teacher_calls"], estimate["student_calls"],
-                    " (before budget caps)" if self.max_student_calls or self.max_teacher_calls else "")
+                    " (before budget caps)" if self.config.max_student_calls or self.config.max_teacher_calls else "")
 
-        counter = UsageCounter()
-        saved_callbacks = (list(teacher_lm.callbacks), list(student_lm.callbacks))
-        counter.watch(teacher_lm, "teacher")
-        counter.watch(student_lm, "teacher+student" if student_lm is teacher_lm else "student")
         phases: dict[str, float] = {}
-        try:
+        # One LM as teacher and student counts once, as "teacher+student".
+        with counting({"teacher": teacher_lm, "student": student_lm}) as counter:
             return self._run(student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate)
-        finally:
-            teacher_lm.callbacks, student_lm.callbacks = saved_callbacks
 
     def _run(self, student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate):
+        config = self.config
         bases = base_instructions(student)
         task = program_task(student, metric.label_field, metric.labels)
         teacher = Teacher(metric.labels)
-        teacher_budget = CallBudget("teacher", self.max_teacher_calls)
-        threads = self.num_threads or default_concurrency(student_lm)
-        scorer = StudentScorer(student, bases, student_lm, metric, CallBudget("student", self.max_student_calls),
+        teacher_budget = CallBudget("teacher", config.max_teacher_calls)
+        threads = config.num_threads or default_concurrency(student_lm)
+        scorer = StudentScorer(student, bases, student_lm, metric, CallBudget("student", config.max_student_calls),
                                num_threads=threads)
 
         with _phase("traces", counter, phases):
             traces = collect_traces(teacher, teacher_lm, trainset, task=task, label_field=metric.label_field,
-                                    mode=self.trace_mode, budget=teacher_budget, progress=self.progress)
+                                    mode=config.trace_mode, budget=teacher_budget, progress=config.progress)
         refused: list[RejectedRule] = []
         with _phase("synthesis", counter, phases):
             candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task, metric.labels, refused)
         with _phase("selection", counter, phases):
-            selection = greedy_select(scorer, candidates, valset, min_gain=self.min_gain, max_rules=self.max_rules,
-                                      racing=self._racing(len(valset)), racing_z=self.racing_z, seed=self.seed,
-                                      progress=self.progress)
+            selection = greedy_select(scorer, candidates, valset, min_gain=config.min_gain, max_rules=config.max_rules,
+                                      racing=config.races(len(valset)), racing_z=config.racing_z, seed=config.seed,
+                                      progress=config.progress)
         rules = [rule.text for rule in selection.selected]
         with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
-                                                      disable=not self.progress, leave=False) as bar:
+                                                      disable=not config.progress, leave=False) as bar:
             scorer.on_query = bar.update
             repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
-                                  trainset, valset, task=task, max_rounds=self.max_repair_rounds,
-                                  min_gain=self.min_gain, max_rules=self.max_rules, rng=rng)
+                                  trainset, valset, task=task, max_rounds=config.max_repair_rounds,
+                                  min_gain=config.min_gain, max_rules=config.max_rules, rng=rng)
             scorer.on_query = None
         selected = _selected_rules(selection, repair.rules)
         final_scores = scorer.scores(repair.rules, valset)  # memoized: no new student calls
 
         report = RunReport(
-            label_field=metric.label_field, labels=list(metric.labels), trace_mode=self.trace_mode,
+            label_field=metric.label_field, labels=list(metric.labels), trace_mode=config.trace_mode,
             settings=self.settings(), teacher_model=teacher_lm.model, student_model=student_lm.model,
             n_train=len(trainset), n_val=len(valset), estimate=estimate,
             baseline_val_macro_f1=selection.baseline_val_macro_f1, selected_val_macro_f1=selection.val_macro_f1,
@@ -229,10 +201,10 @@ class PLD(Teleprompter):
         (pld.pipeline.hygiene) are recorded in ``refused``, never handed to selection."""
         usable, dropped = screen_traces(traces, labels)
         refused.extend(dropped)
-        clusters, noise = cluster_traces(usable, self.embedder, eps=self.eps, min_samples=self.min_samples)
+        clusters, noise = cluster_traces(usable, self.embedder, eps=self.config.eps, min_samples=self.config.min_samples)
         candidates: list[CandidateRule] = []
         seen: set[str] = set()
-        for cluster in clusters[: self.max_candidates]:
+        for cluster in clusters[: self.config.max_candidates]:
             micro = tuple(t.micro_rule for t in cluster.traces)
             try:
                 budget.charge()
@@ -248,7 +220,7 @@ class PLD(Teleprompter):
                 _add(candidates, seen, micro[0], "cluster", cluster.traces, labels, refused)  # screened already
         # Too few clusters (small runs): unclustered micro-rules become candidates themselves.
         for trace in noise:
-            if len(candidates) >= self.max_candidates:
+            if len(candidates) >= self.config.max_candidates:
                 break
             _add(candidates, seen, trace.micro_rule, "micro-rule", (trace,), labels, refused)
         logger.info("%d candidate rules", len(candidates))
@@ -298,3 +270,16 @@ def _phase(name: str, counter: UsageCounter, phases: dict[str, float]) -> Iterat
         yield
     finally:
         phases[name] = time.perf_counter() - started
+
+
+def _init_signature() -> inspect.Signature:
+    """``PLD.__init__``'s signature with every setting spelled out, for ``help()`` and IDEs."""
+    own = [p for p in inspect.signature(PLD.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    settings = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field.default,
+                                  annotation=field.annotation) for name, field in PLDConfig.model_fields.items()]
+    return inspect.Signature([*own, *settings])
+
+
+PLD.__init__.__signature__ = _init_signature()  # type: ignore[attr-defined]
+if PLD.__init__.__doc__:  # None under python -OO
+    PLD.__init__.__doc__ = f"{PLD.__init__.__doc__.rstrip()}\n{args_doc(12)}\n"

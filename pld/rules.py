@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dspy
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
+    import dspy
 
 
 class Frozen(BaseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import dspy
@@ -18,13 +20,18 @@ from pld.compare import (
     MethodContext,
     run_comparison,
 )
-from pld.compare.peers import copro_depth, mipro_trials, simba_steps
+from pld.compare.infer_rules import BestInferRules
+from pld.compare.methods import get_method, method_names
+from pld.compare.peers import INFERRULES, copro_depth, inferrules_candidates, mipro_trials, simba_steps
+from pld.compare.settings import DEFAULT_METHODS
+from pld.evaluate import student_adapter
 from pld.errors import ConfigError
 from pld.backends.local.prompting import OutputField, parse_output_fields
 from pld.metrics import macro_f1
 from pld.programs import Classifier
 from pld.tasks import Splits
 from tests.fakes import (
+    RULE_ALL_NEG,
     RULE_ALL_POS,
     RULE_SPECIAL_NEG,
     ToySignature,
@@ -107,9 +114,8 @@ def make_lms():
     engines = CountingEngine(student_answers, noisy=True), CountingEngine(teacher_answers)
     lms = []
     for name, engine in zip(("student", "teacher"), engines):
-        lm = dspy.LM(f"test/{name}", engine=engine, cache=False)
-        lm.local_engine = engine  # lets the runner cross-check callback counts against the engine
-        lms.append(lm)
+        # the runner cross-checks callback counts against the engine it finds as ``lm.engine``
+        lms.append(dspy.LM(f"test/{name}", engine=engine, cache=False))
     return lms, engines
 
 
@@ -253,7 +259,7 @@ def test_a_method_whose_settings_raise_is_reported_failed(tmp_path):
     assert _row(report, "zero-shot").status == "ok"
 
 
-@pytest.mark.parametrize("name", ["cot", "bootstrap", "copro", "gepa", "simba", "miprov2"])
+@pytest.mark.parametrize("name", ["cot", "bootstrap", "copro", "gepa", "simba", "miprov2", "inferrules"])
 def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
     if name == "miprov2" and importlib.util.find_spec("optuna") is None:
         report, _ = _run(tmp_path, [name])
@@ -268,8 +274,11 @@ def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
         assert 0 < row.compile.teacher.calls < len(teacher_engine.requests)
     else:
         assert row.compile.teacher.calls == len(teacher_engine.requests)
-    if name in ("copro", "gepa", "simba"):  # the teacher's instruction or advice fixes the student
+    if name in ("copro", "gepa", "simba", "inferrules"):  # the teacher's instruction or advice fixes the student
         assert row.val.scores.macro_f1 == 1.0
+    if name == "inferrules":  # candidates scored on the validation set, within the budget
+        assert 0 < row.compile.student.calls <= 40 and row.compile.student.calls % len(SPLITS.val) == 0
+        assert ToySignature.instructions == "Label each item."  # the task's signature is not rewritten
     if name == "bootstrap":
         assert row.compile.teacher.calls > 0 and row.compile.student.calls == 0
 
@@ -284,6 +293,8 @@ def test_budget_sizes_each_optimizer_within_it():
         steps = simba_steps(budget, 4, 3, 20)
         assert steps == 1 or steps * 28 + min(4, steps + 1) * 20 <= budget
     assert mipro_trials(120, 12, 8, 2) == 9 and simba_steps(120, 4, 3, 20) == 2
+    assert inferrules_candidates(120, 12) == 10 and inferrules_candidates(40, 8) == 5
+    assert inferrules_candidates(10, 12) == 1 and inferrules_candidates(10_000, 12) == 10
 
 
 def test_cli_registers_compare():
@@ -305,3 +316,103 @@ def test_real_models_counts_match_the_engine(tmp_path, data_dir):
     assert [r.status for r in report.methods] == ["ok", "ok", "ok"]
     assert all(r.engine_counts_match for r in report.methods)
     assert (tmp_path / "results.md").is_file()
+
+
+# --- the method list ---------------------------------------------------------------------------
+def test_the_method_list_is_explicit_and_fixed_at_import():
+    code = ("import pld.compare.methods as m; before = m.method_names(); m.get_method('pld'); "
+            "print(before == m.method_names(), ','.join(before))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    same, names = done.stdout.split()
+    assert same == "True" and names.split(",") == method_names()
+    assert set(DEFAULT_METHODS) <= set(method_names()) and "inferrules" in method_names()
+    import pld.compare
+
+    assert not hasattr(pld.compare, "register_method")
+    with pytest.raises(TypeError):
+        pld.compare.METHODS["mine"] = INFERRULES  # read-only: no registration by mutation
+
+
+def test_a_custom_method_runs_beside_built_ins_without_registration(tmp_path):
+    def _demos_of_my_own(ctx: MethodContext, settings: dict) -> dspy.Module:
+        program = ctx.student.deepcopy()
+        program.predict.demos = list(ctx.trainset)[: settings["k"]]
+        return program
+
+    mine = Method("mine", "two labelled demos, my way", _demos_of_my_own, lambda ctx: {"k": 2})
+    before = method_names()
+    report, _ = _run(tmp_path, ["zero-shot", mine])
+    assert [r.method for r in report.methods] == ["zero-shot", "mine"]
+    assert _row(report, "mine").status == "ok" and _row(report, "mine").settings == {"k": 2}
+    assert report.settings.methods == ("zero-shot", "mine")
+    assert method_names() == before
+    with pytest.raises(ConfigError, match="unknown method"):
+        get_method("mine")
+
+
+# --- InferRules --------------------------------------------------------------------------------
+def _rules_teacher(rules: list[str | None]):
+    """The comparison's teacher, except that its rule-induction answers are ``rules`` in turn
+    (``None``: an answer without the rules field, which the adapter cannot parse)."""
+    answers = iter(rules)
+
+    def respond(system: str, user: str, fields: list[OutputField]) -> dict:
+        if any(f.name == "natural_language_rules" for f in fields):
+            rules = next(answers)
+            return {"reasoning": "The examples show it.", **({"natural_language_rules": rules} if rules else {})}
+        return teacher_answers(system, user, fields)
+    return respond
+
+
+def _context(student_lm, teacher_lm, budget: int, signature=ToySignature) -> MethodContext:
+    return MethodContext(student=Classifier(signature), student_lm=student_lm, teacher_lm=teacher_lm,
+                         trainset=SPLITS.train, valset=SPLITS.val, metric=METRIC, seed=0, budget=budget)
+
+
+def _lm_pair(rules: list[str]):
+    student = dspy.LM("test/student", engine=CountingEngine(student_answers), cache=False)
+    return student, dspy.LM("test/teacher", engine=CountingEngine(_rules_teacher(rules)), cache=False)
+
+
+def test_inferrules_returns_its_best_candidate_not_its_last():
+    student, teacher = _lm_pair([GOOD_INSTRUCTION, RULE_ALL_NEG])  # the last candidate is the worse one
+    ctx = _context(student, teacher, budget=2 * len(SPLITS.val))
+    settings = INFERRULES.settings(ctx)
+    assert settings["num_candidates"] == 2
+    with dspy.context(lm=student, adapter=student_adapter()):
+        program = INFERRULES.compile(ctx, settings)
+    scores = [log["score"] for log in program.trial_logs.values()]
+    assert scores[0] == 1.0 > scores[1]
+    instructions = program.predict.signature.instructions
+    assert GOOD_INSTRUCTION in instructions and RULE_ALL_NEG not in instructions
+    assert instructions.startswith("Label each item.")
+    assert ToySignature.instructions == "Label each item."
+    assert len(student.history) == 2 * len(SPLITS.val)  # the budget: each candidate on the validation set
+
+
+def test_inferrules_skips_a_candidate_the_teacher_garbles(tmp_path):
+    student, teacher = _lm_pair([None, RULE_ALL_NEG, GOOD_INSTRUCTION])
+    ctx = _context(student, teacher, budget=3 * len(SPLITS.val))
+    with dspy.context(lm=student, adapter=student_adapter()):
+        program = INFERRULES.compile(ctx, INFERRULES.settings(ctx))
+    assert program.trial_logs[0]["score"] is None and "AdapterParseError" in program.trial_logs[0]["error"]
+    assert [program.trial_logs[i]["score"] for i in (1, 2)] == [pytest.approx(1 / 3), 1.0]
+    assert GOOD_INSTRUCTION in program.predict.signature.instructions
+    student, teacher = _lm_pair([None])
+    ctx = _context(student, teacher, budget=len(SPLITS.val))
+    with dspy.context(lm=student, adapter=student_adapter()), pytest.raises(RuntimeError, match="no usable rules"):
+        INFERRULES.compile(ctx, INFERRULES.settings(ctx))
+
+
+def test_dspy_inferrules_still_returns_its_last_candidate():
+    """Why ``BestInferRules`` exists; if DSPy fixes InferRules, this fails and the fix can go."""
+    own_signature = ToySignature.with_instructions("Label each item.")  # DSPy's bug rewrites this class
+    student, teacher = _lm_pair([GOOD_INSTRUCTION, RULE_ALL_NEG])
+    optimizer = dspy.teleprompt.InferRules(num_candidates=2, num_rules=5, num_threads=1, metric=METRIC,
+                                           teacher_settings={"lm": teacher}, max_errors=10_000)
+    with dspy.context(lm=student, adapter=student_adapter()):
+        program = optimizer.compile(Classifier(own_signature), trainset=list(SPLITS.train), valset=list(SPLITS.val))
+    assert RULE_ALL_NEG in program.predict.signature.instructions
+    assert RULE_ALL_NEG in own_signature.instructions
+    assert issubclass(BestInferRules, dspy.teleprompt.InferRules)

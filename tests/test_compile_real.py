@@ -7,6 +7,7 @@ import json
 import pytest
 
 import pld
+from pld.config import JOB_DEFAULTS
 from pld.jobs import CompileSettings, compile_task
 
 pytest.importorskip("llama_cpp")
@@ -15,8 +16,8 @@ pytest.importorskip("llama_cpp")
 @pytest.mark.model
 def test_a_real_compile_writes_an_artifact_never_below_its_baseline(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
-    settings = CompileSettings(n_train=3, n_val=6, max_candidates=2, max_rules=1, max_repair_rounds=1,
-                               data_dir=str(data_dir))
+    settings = CompileSettings(n_train=3, n_val=6, data_dir=str(data_dir),
+                               pld=JOB_DEFAULTS.replace(max_candidates=2, max_rules=1, max_repair_rounds=1))
     path = compile_task("stereoset", tmp_path / "artifact", settings)
     report = json.loads((path / "report.json").read_text())
     assert report["final_val_macro_f1"] >= report["baseline_val_macro_f1"]

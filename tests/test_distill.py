@@ -11,7 +11,7 @@ import datasets
 import dspy
 import pytest
 
-from pld import PLD, macro_f1
+from pld import PLD, PLDConfig, macro_f1
 from pld.cli import main
 from pld.distill import (
     DistillSettings,
@@ -269,7 +269,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 @pytest.mark.model
 def test_real_teacher_on_stereoset(tmp_path, data_dir):
     settings = DistillSettings(teacher="local/qwen2.5-0.5b", n_examples=2, data_dir=str(data_dir), k_shot=1,
-                               progress=False)
+                               pld=PLDConfig(progress=False))
     data, out = distill_data("stereoset", tmp_path / "stereoset", settings)
     report = data.report
     assert report.n_examples == 2 and report.costs.k_shot.tokenizer == "teacher"

@@ -9,7 +9,9 @@ import sys
 import pytest
 
 from pld.errors import BackendError, ConfigError
-from pld.backends.lm import make_lm, ollama_host
+from pld.backends.info import backend_info
+from pld.backends.lm import make_lm
+from pld.backends.ollama import ollama_host
 from pld.backends.options import LMOptions
 
 
@@ -55,7 +57,7 @@ def test_servers_get_a_timeout_and_dspy_owns_the_retries(monkeypatch):
     assert lm.kwargs["timeout"] == 7 and lm.num_retries == 1
     served = make_lm("openai/qwen", LMOptions(api_base="http://127.0.0.1:8000/v1", chat_format="gemma", timeout=7),
                      check=False)
-    client = served.served_engine.client
+    client = served.engine.client
     assert client.timeout == 7 and client.max_retries == 0  # one attempt per request: DSPy retries
 
 
@@ -64,7 +66,7 @@ def test_userinfo_leaves_the_address_for_a_basic_auth_header(monkeypatch):
     lm = make_lm("openai/qwen", LMOptions(api_base="http://user:secret@127.0.0.1:8000/v1"), check=False)
     assert lm.kwargs["api_base"] == "http://127.0.0.1:8000/v1"
     assert lm.kwargs["extra_headers"]["Authorization"].startswith("Basic ")
-    assert "secret" not in lm.pld_server
+    assert backend_info(lm).server == "http://127.0.0.1:8000/v1"
 
 
 def test_a_closed_port_is_reported_before_any_run(monkeypatch):

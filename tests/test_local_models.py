@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
+from typing import Literal
 
 import dspy
 import pytest
 
-from pld.evaluate import student_adapter
 from pld.backends.lm import make_lm
-from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.local.labels import shared_prefix_length
+from pld.backends.local.lm import engine_of
+from pld.backends.local.native_log import LOGGER_NAME
 from pld.backends.local.prompting import parse_output_fields, render_chat
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
+from pld.evaluate import student_adapter
 from pld.tasks import get_task
 
 pytest.importorskip("llama_cpp")
@@ -27,48 +35,117 @@ def stereoset_examples(data_dir) -> list[dspy.Example]:
     return get_task("stereoset").load_splits(data_dir).val[:6]
 
 
-def test_constrained_label_is_always_in_the_label_set(student, stereoset_examples):
+class Color(dspy.Signature):
+    """Repeat the color named in the text."""
+
+    text: str = dspy.InputField()
+    color: Literal["red", "green", "blue", "yellow"] = dspy.OutputField()
+
+
+COLOR_TEXTS = ["The color is blue.", "The color is green.", "The color is red.", "The color is yellow.",
+               "My car is green.", "The sky is blue."]
+
+
+def _labels(lm: dspy.BaseLM, examples: list[dspy.Example]) -> list[str]:
     program = get_task("stereoset").make_program()
-    labels = set(get_task("stereoset").labels)
-    with dspy.context(lm=student, adapter=student_adapter()):
-        answers = [program(**ex.inputs()).label for ex in stereoset_examples]
-    assert set(answers) <= labels
+    with dspy.context(lm=lm, adapter=student_adapter()):
+        return [program(**ex.inputs()).label for ex in examples]
 
 
-def test_free_generation_and_chain_of_thought(student, stereoset_examples):
+def _colors(lm: dspy.BaseLM) -> list[str]:
+    with dspy.context(lm=lm, adapter=student_adapter()):
+        return [dspy.Predict(Color)(text=text).color for text in COLOR_TEXTS]
+
+
+def test_label_scoring_picks_what_grammar_decoding_picks(student, stereoset_examples):
+    """Scoring reads the label off one prompt pass; a grammar generates it token by token. At
+    temperature 0 both take the highest-logit token that starts a label (these label sets share no
+    first token), so they must agree on every prompt. The 270M student gives StereoSet rows one
+    label; the color prompts get several, so a wrong label from either path shows."""
+    scoring = student.copy(cache=False)
+    grammar = make_lm(DEFAULT_STUDENT, LMOptions(label_mode="grammar", cache=False))
+    engine = engine_of(student)
+    assert engine_of(grammar) is engine  # one model in memory, two decodings
+    before = dict(engine.label_paths)
+    scored, generated = _labels(scoring, stereoset_examples), _labels(grammar, stereoset_examples)
+    assert set(scored) <= set(get_task("stereoset").labels)
+    assert scored == generated
+    scored_colors, generated_colors = _colors(scoring), _colors(grammar)
+    assert len(set(scored_colors)) > 1 and scored_colors == generated_colors
+    n = len(stereoset_examples) + len(COLOR_TEXTS)
+    assert engine.label_paths["score"] - before.get("score", 0) == n
+    assert engine.label_paths["grammar"] - before.get("grammar", 0) == n
+
+
+def test_free_text_stops_at_the_next_field_and_at_max_tokens(student, stereoset_examples):
     program = get_task("stereoset").make_program("cot")
-    with dspy.context(lm=student, adapter=student_adapter()):
+    lm = student.copy(cache=False)
+    with dspy.context(lm=lm, adapter=student_adapter()):
         prediction = program(**stereoset_examples[0].inputs())
+    raw = lm.history[-1]["outputs"][0]
+    assert raw.startswith("[[ ## reasoning ## ]]\n") and raw.endswith("[[ ## completed ## ]]")
+    assert raw.count("[[ ## ") == 3  # reasoning, label, completed: the model never wrote a header itself
+    assert "[[" not in prediction.reasoning  # (the 270M base model often writes no reasoning at all)
     assert prediction.label in get_task("stereoset").labels
-    assert isinstance(prediction.reasoning, str)
-    text = student("Write one word:")[0]
-    assert isinstance(text, str)
+    short = student.copy(cache=False, max_tokens=3)
+    short("Count from one to twenty in words:")
+    assert 0 < short.history[-1]["usage"]["completion_tokens"] <= 3
 
 
 def test_the_shared_prompt_prefix_is_reused(student, stereoset_examples):
-    program = get_task("stereoset").make_program()
-    with dspy.context(lm=student.copy(cache=False), adapter=student_adapter()) as _:
-        program(**stereoset_examples[0].inputs())
-        program(**stereoset_examples[1].inputs())
-    usage = student.local_engine
-    assert usage.prompt_tokens_evaluated < usage.prompt_tokens_total
-
-
-def test_calls_from_several_threads_are_safe(student, stereoset_examples):
-    program = get_task("stereoset").make_program()
+    """The second prompt runs only its tokens after the prefix it shares with the first."""
     lm = student.copy(cache=False)
-    answers: list[str] = []
+    engine = engine_of(student)
+    program = get_task("stereoset").make_program()
+    with dspy.context(lm=lm, adapter=student_adapter()):
+        program(**stereoset_examples[0].inputs())
+        total, evaluated = engine.prompt_tokens_total, engine.prompt_tokens_evaluated
+        program(**stereoset_examples[1].inputs())
+    first, second = (_prompt_ids(engine, entry["messages"]) for entry in lm.history[-2:])
+    shared = shared_prefix_length(first, second)
+    assert shared > len(second) // 2  # the instructions and field descriptions open both prompts
+    assert engine.prompt_tokens_total - total == len(second)
+    assert engine.prompt_tokens_evaluated - evaluated == len(second) - shared
 
-    def work(example: dspy.Example) -> None:
+
+def _prompt_ids(engine, messages: list[dict]) -> list[int]:
+    system = "".join(m["content"] for m in messages if m["role"] == "system") or None
+    return engine.prompt_ids(system, [(m["role"], m["content"]) for m in messages if m["role"] != "system"])
+
+
+def test_calls_from_several_threads_are_safe_and_answer_as_in_sequence(student, stereoset_examples):
+    examples = stereoset_examples[:4]
+    lm = student.copy(cache=False)
+    expected = _labels(lm, examples)
+    answers: dict[int, str] = {}
+    program = get_task("stereoset").make_program()
+
+    def work(index: int) -> None:
         with dspy.context(lm=lm, adapter=student_adapter()):
-            answers.append(program(**example.inputs()).label)
+            answers[index] = program(**examples[index].inputs()).label
 
-    threads = [threading.Thread(target=work, args=(ex,)) for ex in stereoset_examples[:4]]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(examples))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(answers) == 4
+    assert [answers.get(i) for i in range(len(examples))] == expected
+
+
+def test_llama_cpp_log_lines_stay_off_the_console_unless_verbose(data_dir, tmp_path):
+    """llama.cpp's own lines (``llama_kv_cache_iswa: using full-size SWA cache ...``) go to logging:
+    hidden in a plain run, shown by ``pld -v`` as records of ``pld.backends.local.llama_cpp``."""
+    native = re.compile(r"\b(?:llama|ggml|gguf)_\w*: ")
+    env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "cache")}
+    runs = {}
+    for flags in ((), ("-v",)):
+        done = subprocess.run(
+            [sys.executable, "-m", "pld.cli", *flags, "evaluate", "--task", "stereoset", "--limit", "3", "--no-cache",
+             "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=600, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs[flags] = [line for line in done.stderr.replace("\r", "\n").splitlines() if native.search(line)]
+    assert runs[()] == []
+    assert runs[("-v",)] and all(f"DEBUG {LOGGER_NAME}: " in line for line in runs[("-v",)])
 
 
 def test_teacher_writes_a_trace_with_a_rule(stereoset_examples):

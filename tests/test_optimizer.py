@@ -82,17 +82,54 @@ def _compile(**overrides):
     return compiled, teacher_engine, student_engine
 
 
+def _rewrite_requests(teacher_engine) -> int:
+    return sum("`revised_rules`" in system for system, _ in teacher_engine.requests)
+
+
 def test_compile_returns_the_best_program_not_the_last():
-    compiled, _, _ = _compile()
+    compiled, teacher_engine, _ = _compile()
     report = compiled.pld_report
     instructions = compiled.signature.instructions
     assert report.final_val_macro_f1 == 1.0
     assert [rule.text for rule in report.rules] == [RULE_SPECIAL_NEG, RULE_ALL_POS]
     assert instructions.index(RULE_SPECIAL_NEG) < instructions.index(RULE_ALL_POS)
-    assert RULE_ALL_NEG not in instructions  # the teacher's harmful rewrite was rejected
-    assert report.repair_rounds and not any(r.accepted for r in report.repair_rounds) or not report.repair_rounds
+    # these rules leave no training example wrong: the conflict loop stops without asking the teacher
+    assert [(r.failures, r.note, r.accepted) for r in report.repair_rounds] == [(0, "no failures on train", False)]
+    assert _rewrite_requests(teacher_engine) == 0
     assert compiled.candidate_programs[0]["score"] == report.final_val_macro_f1
     assert ToySignature.instructions == "Label each item."  # the shared signature class is untouched
+
+
+def test_a_repair_rewrite_that_commands_one_label_is_refused_before_scoring():
+    compiled, teacher_engine, student_engine = _compile(max_rules=1)  # one rule cannot fix the special items
+    report = compiled.pld_report
+    assert [rule.text for rule in report.rules] == [RULE_ALL_POS]  # the best single rule
+    (repair,) = report.repair_rounds
+    assert repair.failures == 6 and _rewrite_requests(teacher_engine) == 1  # the teacher saw the failures
+    assert repair.proposed_rules == [] and repair.val_macro_f1 is None and not repair.accepted
+    assert not any(RULE_ALL_NEG in system for system, _ in student_engine.requests)  # never scored
+    refused = [(r.text, r.kind, r.round) for r in report.rejected_rules if r.stage == "repair"]
+    assert refused == [(RULE_ALL_NEG, "unconditional", 1)]
+    assert report.final_val_macro_f1 == report.selected_val_macro_f1
+
+
+def test_a_repair_rewrite_that_scores_lower_is_rejected():
+    def narrowing_teacher(system: str, user: str) -> dict[str, str]:
+        if "`revised_rules`" in system:  # fixes the failures, breaks every ordinary item
+            return {"revised_rules": RULE_SPECIAL_NEG}
+        return rule_writing_teacher(system, user)
+
+    teacher, _ = function_lm(narrowing_teacher, "teacher")
+    compiled, _, _ = _compile(teacher_lm=teacher, max_rules=1)
+    report = compiled.pld_report
+    (repair,) = report.repair_rounds
+    assert repair.proposed_rules == [RULE_SPECIAL_NEG] and not repair.accepted
+    assert repair.gain == pytest.approx(repair.val_macro_f1 - report.selected_val_macro_f1) and repair.gain < 0
+    assert [rule.text for rule in report.rules] == [RULE_ALL_POS]
+    assert RULE_SPECIAL_NEG not in compiled.signature.instructions
+    assert report.final_val_macro_f1 == report.selected_val_macro_f1
+    refused = [(r.text, r.kind) for r in report.rejected_rules if r.stage == "repair"]
+    assert refused == [(RULE_SPECIAL_NEG, "no-gain")]
 
 
 def test_compile_sends_no_prompt_example_pair_twice_and_counts_match_the_engines():

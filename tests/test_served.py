@@ -79,7 +79,7 @@ def test_server_scoring_gives_the_embedded_labels(server, data_dir):
             labels[name] = [program(**ex.inputs()).label for ex in examples]
     agree = sum(a == b for a, b in zip(labels["served"], labels["embedded"]))
     assert agree >= 5, labels
-    assert sum(served.served_engine.label_paths.values()) == len(examples)  # every label says its path
+    assert sum(served.engine.label_paths.values()) == len(examples)  # every label says its path
     assert set(labels["served"]) <= set(task.labels)
 
 
@@ -96,5 +96,5 @@ def test_server_scores_labels_from_one_token_of_log_probabilities(server):
     with dspy.context(lm=served, adapter=student_adapter()):
         answer = dspy.Predict(YesNo)(question="Is the sky blue on a clear day?").answer
     assert answer in ("Yes", "No")
-    assert served.served_engine.label_paths["logprobs"] == 1
+    assert served.engine.label_paths["logprobs"] == 1
     assert served.history[-1]["usage"]["completion_tokens"] == 1

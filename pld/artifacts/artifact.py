@@ -26,13 +26,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dspy
 from pydantic import BaseModel, ValidationError
 
 from pld.artifacts.atomic import atomic_directory
 from pld.errors import ArtifactError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # reading a manifest (pld show) never imports DSPy
+    import dspy
+
     from pld.backends.options import LMOptions
 
 SCHEMA_VERSION = 1
@@ -89,6 +90,8 @@ def _sha256(path: Path) -> str:
 
 def write_artifact(out: str | Path, program: dspy.Module, files: dict[str, str], manifest_fields: dict[str, Any]) -> Path:
     """Write ``program`` and the text ``files`` atomically; return the artifact path."""
+    import dspy
+
     from pld import __version__
 
     out = Path(out)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Any
 
 from pld.artifacts.artifact import Manifest, read_manifest
-from pld.artifacts.edit import edit_rules, read_rules_file  # noqa: F401 - edits live in pld.artifacts.edit; old imports keep working
 from pld.artifacts.provenance import hint_line, provenance_lines
 from pld.pipeline.render import _environment
 from pld.artifacts.report import RunReport
@@ -73,3 +73,12 @@ def diff_rules(before: list[str], after: list[str]) -> list[str]:
 
 def rules_of(path: str | Path) -> list[str]:
     return [rule["text"] for rule in read_manifest(path).rules]
+
+
+def __getattr__(name: str) -> Any:
+    """Edits live in pld.artifacts.edit (it imports DSPy); old imports from here keep working."""
+    if name in ("edit_rules", "read_rules_file"):
+        from pld.artifacts import edit
+
+        return getattr(edit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

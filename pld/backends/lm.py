@@ -10,7 +10,8 @@ Specs:
 
 Servers get a timeout and DSPy's bounded retries (``LMOptions.timeout`` / ``num_retries``); an
 address is checked before any run, and ``user:password@`` in it is sent as HTTP basic auth, never
-kept in the address that logs and messages show. How faults end a run: ``pld.faults``.
+kept in the address that logs and messages show. How faults end a run: ``pld.faults``. What an
+LM is (spec, server, digests, label decoding): ``pld.backends.info``. Ollama: ``pld.backends.ollama``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,20 @@ from urllib.parse import urlsplit
 
 import dspy
 
-from pld.backends.options import DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
+from pld.backends.info import BackendInfo, BackendLM, backend_info
+from pld.backends.ollama import ollama_lm
+from pld.backends.options import LABEL_MODES, LMOptions
 from pld.errors import BackendError, ConfigError
-from pld.faults import check_url, redact, retry_transient, split_credentials
+from pld.faults import check_url, redact, split_credentials
 
 logger = logging.getLogger(__name__)
 
+
 def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) -> dspy.BaseLM:
-    """Build the DSPy LM that ``spec`` names; ``check`` probes servers before any run."""
+    """Build the DSPy LM that ``spec`` names; ``check`` probes servers before any run.
+
+    The LM carries what PLD knows about it (``pld.backends.info.backend_info``).
+    """
     options = options or LMOptions()
     _check_options(options)
     if not spec or "/" not in spec:
@@ -42,21 +49,18 @@ def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) 
     if not name:
         raise ConfigError(f"Model spec {spec!r} names no model after {backend!r}/.")
     if backend == "local":
-        from pld.backends.local.engine import make_local_lm
+        from pld.backends.local.lm import make_local_lm
 
         return make_local_lm(name, options)
     if backend == "ollama":
-        lm = _ollama_lm(name, options, check=check)
-    elif backend == "openai":
+        return ollama_lm(name, options, check=check)
+    if backend == "openai":
         if check and options.api_base is not None:
             check_reachable(split_credentials(options.api_base)[0], options.timeout)
-        lm = _openai_lm(name, options)
-    else:
-        lm = dspy.LM(spec, **_generation_kwargs(options), **_request_kwargs(options), cache=options.cache)
-    lm.pld_spec = spec  # for error messages: which model, at which server (credentials stripped)
-    lm.pld_server = getattr(lm, "pld_server", None) or (redact(options.api_base) if options.api_base else None)
-    lm.pld_timeout = options.timeout
-    return lm
+        return _openai_lm(name, options)
+    info = BackendInfo(spec=spec, kind="litellm", server=_shown(options.api_base), timeout=options.timeout)
+    return BackendLM(spec, backend=info, cache=options.cache, **options.generation_kwargs(),
+                     **options.request_kwargs())
 
 
 def _check_options(options: LMOptions) -> None:
@@ -64,16 +68,15 @@ def _check_options(options: LMOptions) -> None:
         raise ConfigError(f"--timeout must be a positive number of seconds, not {options.timeout!r}.")
     if options.num_retries < 0:
         raise ConfigError(f"--retries must be 0 or more, not {options.num_retries!r}.")
+    if options.label_mode not in LABEL_MODES:
+        raise ConfigError(f"--label-mode must be one of {', '.join(LABEL_MODES)}, not {options.label_mode!r}.")
     if options.api_base is not None:
         check_url(options.api_base)
 
 
-def _request_kwargs(options: LMOptions) -> dict:
-    """Timeout and retries for ``dspy.LM``: DSPy retries transient faults itself (LiteLLM never does)."""
-    kwargs: dict = {"num_retries": options.num_retries}
-    if options.timeout is not None:
-        kwargs["timeout"] = options.timeout
-    return kwargs
+def _shown(api_base: str | None) -> str | None:
+    """A server address as messages and records show it: credentials stripped."""
+    return redact(split_credentials(api_base)[0]) if api_base else None
 
 
 def check_reachable(url: str, timeout: float | None) -> None:
@@ -94,73 +97,7 @@ def check_reachable(url: str, timeout: float | None) -> None:
                            "or correct --api-base (scheme, host, port).") from None
 
 
-def _generation_kwargs(options: LMOptions) -> dict:
-    kwargs: dict = {"temperature": options.temperature}
-    if options.max_tokens is not None:
-        kwargs["max_tokens"] = options.max_tokens
-    if options.seed is not None:
-        kwargs["seed"] = options.seed
-    return kwargs
-
-
-def ollama_host(options: LMOptions) -> str:
-    """The Ollama server address: explicit option, then ``OLLAMA_HOST``, then localhost."""
-    host = options.api_base or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
-    if not host.startswith(("http://", "https://")):
-        host = f"http://{host}"
-    return host.rstrip("/").removesuffix("/v1")
-
-
-def check_ollama(host: str, tag: str, *, timeout: float = 5.0, retries: int = DEFAULT_RETRIES) -> str | None:
-    """Fail early with a one-line fix if the server is down or lacks ``tag``; return its digest."""
-    import ollama
-
-    url, headers = split_credentials(host)
-    shown = redact(url)
-    client = ollama.Client(host=url, timeout=timeout, headers=headers)
-    try:
-        listed = retry_transient(client.list, retries=retries, server=f"Ollama at {shown}")
-    except (ConnectionError, OSError) as exc:
-        raise BackendError(
-            f"Cannot reach an Ollama server at {shown}. Start one with `ollama serve` "
-            "(or set OLLAMA_HOST / --api-base to where it runs)."
-        ) from exc
-    except ollama.ResponseError as exc:
-        raise BackendError(f"Ollama at {shown} answered with an error: {redact(exc.error)}") from exc
-    wanted = tag if ":" in tag else f"{tag}:latest"
-    for model in listed.models:
-        if model.model in (tag, wanted):
-            return model.digest
-    raise BackendError(f"Ollama at {shown} does not have the model {tag!r}. Run `ollama pull {tag}` first.")
-
-
-def _ollama_lm(tag: str, options: LMOptions, *, check: bool) -> dspy.BaseLM:
-    host = ollama_host(options)
-    probe_timeout = min(options.timeout or 10.0, 10.0)
-    digest = check_ollama(host, tag, timeout=probe_timeout, retries=options.num_retries) if check else None
-    url, headers = split_credentials(host)
-    # DSPy 3.4's `ollama_chat/` route fails on an empty credential (GUIDE §3); Ollama's
-    # OpenAI-compatible endpoint works. Ollama ignores the key, but OpenAI clients require one.
-    lm = dspy.LM(
-        f"openai/{tag}",
-        api_base=f"{url}/v1",
-        api_key="ollama",
-        cache=options.cache,
-        **_auth_kwargs(headers),
-        **_generation_kwargs(options),
-        **_request_kwargs(options),
-    )
-    lm.pld_model_digest = digest  # recorded in artifacts: DSPy's cache key ignores api_base
-    lm.pld_server = redact(url)
-    return lm
-
-
-def _auth_kwargs(headers: dict[str, str]) -> dict:
-    """Basic auth from ``user:password@`` in the address, as a header (LiteLLM's route carries it)."""
-    return {"extra_headers": headers} if headers else {}
-
-
-def _openai_lm(model: str, options: LMOptions) -> dspy.BaseLM:
+def _openai_lm(model: str, options: LMOptions) -> BackendLM:
     key = os.environ.get("OPENAI_API_KEY")
     if options.chat_format is not None:
         return _completions_lm(model, options, key or "none")
@@ -172,13 +109,16 @@ def _openai_lm(model: str, options: LMOptions) -> dspy.BaseLM:
     kwargs: dict = {"api_key": key or "none"}
     if options.api_base is not None:
         kwargs["api_base"], headers = split_credentials(options.api_base)
-        kwargs.update(_auth_kwargs(headers))
-    return dspy.LM(f"openai/{model}", cache=options.cache, **kwargs, **_generation_kwargs(options),
-                   **_request_kwargs(options))
+        if headers:  # basic auth from `user:password@`, as a header (LiteLLM's route carries it)
+            kwargs["extra_headers"] = headers
+    info = BackendInfo(spec=f"openai/{model}", kind="openai", server=_shown(options.api_base), timeout=options.timeout)
+    return BackendLM(f"openai/{model}", backend=info, cache=options.cache, **kwargs, **options.generation_kwargs(),
+                     **options.request_kwargs())
 
 
-def _completions_lm(model: str, options: LMOptions, key: str) -> dspy.BaseLM:
-    """A text-completions server whose label fields are scored from log-probabilities."""
+def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:
+    """A text-completions server whose label fields are scored from log-probabilities; the
+    engine (``lm.engine``) counts which path answered each label."""
     from pld.backends.local.prompting import CHAT_FORMATS
     from pld.backends.openai_compat import CompletionsEngine
 
@@ -189,16 +129,12 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> dspy.BaseLM:
     url, headers = split_credentials(options.api_base)
     engine = CompletionsEngine(url, model, chat_format=options.chat_format, api_key=key, headers=headers,
                                timeout=options.timeout)
+    info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout)
     # The engine's client makes one attempt; DSPy retries the transient faults it reports.
-    lm = dspy.LM(f"openai-completions/{model}", engine=engine, cache=options.cache, num_retries=options.num_retries,
-                 **_generation_kwargs(options))
-    lm.served_engine = engine
-    lm.pld_server = redact(url)
-    return lm
+    return BackendLM(f"openai-completions/{model}", backend=info, engine=engine, cache=options.cache,
+                     num_retries=options.num_retries, **options.generation_kwargs())
 
 
 def default_concurrency(lm: dspy.BaseLM) -> int:
     """Concurrent requests that pay off: none for an in-process model on a few cores, some for servers."""
-    from pld.backends.local.engine import LocalLM
-
-    return 1 if isinstance(lm, LocalLM) else 4
+    return 1 if backend_info(lm).kind == "local" else 4

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 DEFAULT_STUDENT = "local/gemma3-270m"
 DEFAULT_TEACHER = "local/qwen2.5-0.5b"
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 DEFAULT_TIMEOUT_S = 120.0  # a CPU server generating a rationale answers well within this; a hung one aborts
 DEFAULT_RETRIES = 2  # DSPy's backoff: 1 s, then 2 s
+
+LabelMode = Literal["score", "grammar"]
+LABEL_MODES: tuple[LabelMode, ...] = ("score", "grammar")
 
 
 @dataclass(frozen=True)
@@ -21,8 +24,24 @@ class LMOptions:
     seed: int | None = 0
     api_base: str | None = None
     cache: bool = True
-    label_mode: Literal["score", "grammar"] = "score"  # embedded backend: score labels, or constrain generation
+    label_mode: LabelMode = "score"  # embedded backend: score labels, or constrain generation
     calibrate: bool = False  # embedded backend, scoring: contextual calibration against a content-free input
     chat_format: str | None = None  # openai/ with api_base: score labels via /v1/completions in this turn format
     timeout: float | None = DEFAULT_TIMEOUT_S  # servers: seconds one request may wait for its answer
     num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """Temperature, and ``max_tokens`` and ``seed`` where set, as ``dspy.LM`` takes them."""
+        kwargs: dict[str, Any] = {"temperature": self.temperature}
+        if self.max_tokens is not None:
+            kwargs["max_tokens"] = self.max_tokens
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
+        return kwargs
+
+    def request_kwargs(self) -> dict[str, Any]:
+        """Timeout and retries for a served ``dspy.LM``: DSPy retries transient faults itself (LiteLLM never does)."""
+        kwargs: dict[str, Any] = {"num_retries": self.num_retries}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return kwargs

@@ -8,6 +8,10 @@ import math
 from pld.commands.types import non_negative_int
 from pld.backends.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions
 
+# The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
+# them equal to pld.tasks.TASKS.
+TASK_NAMES = ("stereoset", "contract_nli", "logiqa")
+
 NOTE = ("Note: tiny local models show how PLD works, not the quality the paper reports "
         "(a frontier teacher and Gemma-3 4B served by Ollama).")
 
@@ -17,7 +21,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                                            "user:password@ in it is sent as HTTP basic auth")
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--max-tokens", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the data samples, the models and every random choice of the run (default 0)")
     parser.add_argument("--no-cache", action="store_true", help="bypass DSPy's response cache")
     parser.add_argument("--label-mode", choices=["score", "grammar"], default="score",
                         help="embedded models: score the labels in one pass, or generate under a grammar")

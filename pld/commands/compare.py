@@ -6,11 +6,15 @@ import argparse
 import os
 import time
 
-from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
+from pld.commands.flags import ConfigFlags
 from pld.commands.types import non_negative_int, positive_int
-from pld.compare.settings import DEFAULT_METHODS, CompareSettings
+from pld.compare.settings import COMPARE_PLD, DEFAULT_METHODS, CompareSettings
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
-from pld.tasks import TASKS
+
+# The pld row's settings as --pld-* flags: the prefix says they change one row, not every method.
+# --seed and --budget are the comparison's own, the same for every method; progress bars stay off.
+FLAGS = ConfigFlags(prefix="pld-", exclude=("seed", "max_student_calls", "num_threads", "progress"))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -20,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Run each method on identical splits with the same student and teacher; write results.json, "
                     "results.md, two PNG plots and one artifact per method to --out. Re-running with the same "
                     "arguments reuses finished methods (resume).")
-    parser.add_argument("--task", default=defaults.task, help=f"one of: {', '.join(TASKS)}")
+    parser.add_argument("--task", default=defaults.task, help=f"one of: {', '.join(TASK_NAMES)}")
     parser.add_argument("--student", default=DEFAULT_STUDENT)
     parser.add_argument("--teacher", default=DEFAULT_TEACHER)
     parser.add_argument("--optimizers", default=",".join(DEFAULT_METHODS),
@@ -39,11 +43,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "a failing method is reported in its row and the others complete; repeatable")
     parser.add_argument("--retry-failed", action="store_true", help="run failed methods again instead of reusing them")
     add_model_args(parser)
+    FLAGS.add(parser.add_argument_group("PLD settings of the pld row (pld.PLDConfig)"), COMPARE_PLD)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
     from pld.compare import compare
+    from pld.compare.peers import pld_method
     from pld.compare.report import render_markdown
 
     methods = tuple(name.strip() for name in args.optimizers.split(",") if name.strip())
@@ -53,9 +59,10 @@ def run(args: argparse.Namespace) -> None:
         student_max_tokens=args.student_max_tokens or None, fail_methods=tuple(args.fail_method),
         retry_failed=args.retry_failed, data_dir=args.data_dir,
     )
+    pld = pld_method(FLAGS.read(args, COMPARE_PLD))  # the pld row with the --pld-* settings
     out = args.out or os.path.join("comparisons", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")
     started = time.perf_counter()
-    report = compare(settings, out, lm_options(args))
+    report = compare(settings, out, lm_options(args), methods=[pld if name.lower() == "pld" else name for name in methods])
     print(render_markdown(report))
     unfinished = [r.method for r in report.methods if r.status != "ok"]
     print(f"results: {out}/results.md, {out}/results.json, plots and one artifact per method in {out}/")

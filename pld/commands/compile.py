@@ -1,52 +1,52 @@
-"""``pld compile``: the main job — compile a task's program with PLD and write an artifact."""
+"""``pld compile``: the main job — compile a task's program with PLD and write an artifact.
+
+The job's own flags (task, models, data, output) are written here; every PLD setting is a flag
+generated from ``PLDConfig`` (``pld.commands.flags``), with ``pld compile``'s defaults.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
+from typing import get_args
 
-from pld.commands.common import NOTE, add_model_args, lm_options
-from pld.commands.types import non_negative_int, positive_int
-from pld.jobs import CompileSettings
-from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
-from pld.tasks import TASKS
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
+from pld.commands.flags import ConfigFlags
+from pld.commands.types import positive_int
+from pld.config import CompileSettings, Strategy
+
+FLAGS = ConfigFlags()  # every PLDConfig field, under its own name (--seed is the model options' flag)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     defaults = CompileSettings()
-    parser = commands.add_parser("compile", help="compile a task's program with PLD and write an artifact")
-    parser.add_argument("--task", default="stereoset", help=f"one of: {', '.join(TASKS)}")
-    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
-    parser.add_argument("--student", default=DEFAULT_STUDENT)
+    parser = commands.add_parser(
+        "compile", help="compile a task's program with PLD and write an artifact",
+        usage="%(prog)s [--task NAME] [--out DIR] [options]",
+        description="Compile a task's program with PLD on the embedded (or named) models and write an artifact.")
+    parser.add_argument("--task", default="stereoset", help=f"one of: {', '.join(TASK_NAMES)}")
+    parser.add_argument("--teacher", default=defaults.teacher, help="teacher model spec (default: %(default)s)")
+    parser.add_argument("--student", default=defaults.student, help="student model spec (default: %(default)s)")
     parser.add_argument("--out", default=None, help="artifact directory (default: artifacts/<task>-<student>)")
-    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=defaults.strategy)
+    parser.add_argument("--strategy", choices=get_args(Strategy), default=defaults.strategy)
     parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples (teacher traces)")
     parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples (rule selection)")
-    parser.add_argument("--trace-mode", choices=["label-conditioned", "label-free"], default=defaults.trace_mode)
-    parser.add_argument("--max-candidates", type=positive_int, default=defaults.max_candidates)
-    parser.add_argument("--max-rules", type=positive_int, default=defaults.max_rules)
-    parser.add_argument("--min-gain", type=float, default=defaults.min_gain)
-    parser.add_argument("--max-repair-rounds", type=non_negative_int, default=defaults.max_repair_rounds)
-    parser.add_argument("--max-teacher-calls", type=positive_int, default=defaults.max_teacher_calls)
-    parser.add_argument("--max-student-calls", type=positive_int, default=defaults.max_student_calls)
-    parser.add_argument("--selection", choices=["auto", "racing", "exhaustive"], default=defaults.selection,
-                        help="racing drops weak rule lists on small validation subsets first; "
-                             "auto races from 200 validation examples on")
     add_model_args(parser)
+    FLAGS.add(parser.add_argument_group("PLD settings (pld.PLDConfig)"), defaults.pld)
     parser.set_defaults(func=run)
+
+
+def settings_from(args: argparse.Namespace) -> CompileSettings:
+    """The job's settings from parsed flags; ``--seed`` seeds the data samples and PLD alike."""
+    return CompileSettings(teacher=args.teacher, student=args.student, strategy=args.strategy, n_train=args.train,
+                           n_val=args.val, data_dir=args.data_dir, pld=FLAGS.read(args, CompileSettings().pld))
 
 
 def run(args: argparse.Namespace) -> None:
     from pld.jobs import compile_task
 
-    settings = CompileSettings(
-        teacher=args.teacher, student=args.student, strategy=args.strategy, n_train=args.train, n_val=args.val,
-        max_candidates=args.max_candidates, max_rules=args.max_rules, min_gain=args.min_gain,
-        max_repair_rounds=args.max_repair_rounds, max_teacher_calls=args.max_teacher_calls,
-        max_student_calls=args.max_student_calls, trace_mode=args.trace_mode, seed=args.seed, data_dir=args.data_dir,
-        selection=args.selection,
-    )
+    settings = settings_from(args)
     out = args.out or os.path.join("artifacts", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")
     started = time.perf_counter()
     path = compile_task(args.task, out, settings, lm_options(args))

@@ -5,34 +5,36 @@ from __future__ import annotations
 import argparse
 import time
 
-from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
+from pld.commands.flags import ConfigFlags
 from pld.commands.types import non_negative_int, positive_int
-from pld.backends.options import DEFAULT_TEACHER
-from pld.tasks import TASKS
+from pld.config import CompileSettings
+
+FLAGS = ConfigFlags(only=("trace_mode", "seed"))  # the trace settings, as PLD reads them
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from pld.jobs import CompileSettings
-
+    defaults = CompileSettings()
     parser = commands.add_parser(
         "distill-data", help="write teacher labels + rationales as fine-tuning data (multi-task and chat JSONL)",
         description="Export fine-tuning data from teacher traces. With the defaults it traces the examples "
                     "`pld compile` traces, so an export after a compile is answered from the cache.")
-    parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
-    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
+    parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASK_NAMES)}")
+    parser.add_argument("--teacher", default=defaults.teacher, help="teacher model spec (default: %(default)s)")
     parser.add_argument("--out", required=True, help="output folder (replaced atomically)")
-    parser.add_argument("--unlabeled", action="store_true",
-                        help="the teacher predicts the label (label-free traces); gold only filters and scores it")
+    parser.add_argument("--unlabeled", dest="trace_mode", action="store_const", const="label-free", default=argparse.SUPPRESS,
+                        help="the teacher predicts the label (--trace-mode label-free); gold only filters and scores it")
     parser.add_argument("--rationale-fraction", type=float, default=1.0,
                         help="share of examples that keep a rationale, in (0, 1] (default 1)")
     parser.add_argument("--split", choices=["train", "val", "test"], default="train")
-    parser.add_argument("--train", "--limit", dest="n_examples", type=non_negative_int, default=CompileSettings.n_train,
+    parser.add_argument("--train", "--limit", dest="n_examples", type=non_negative_int, default=defaults.n_train,
                         help="label-balanced sample of N examples, as `pld compile --train N` picks them; "
                              "0 takes the whole split (default %(default)s)")
     parser.add_argument("--k-shot", type=positive_int, default=5, help="demos in the k-shot prompt compared with zero-shot")
-    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=CompileSettings.strategy,
+    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=defaults.strategy,
                         help="the student program whose instructions describe the task (as in `pld compile`)")
     add_model_args(parser)
+    FLAGS.add(parser, defaults.pld)
     parser.set_defaults(func=run)
 
 
@@ -40,9 +42,9 @@ def run(args: argparse.Namespace) -> None:
     from pld.distill import DistillSettings, distill_data
 
     settings = DistillSettings(
-        teacher=args.teacher, unlabeled=args.unlabeled, rationale_fraction=args.rationale_fraction,
-        split=args.split, n_examples=args.n_examples or None, seed=args.seed, k_shot=args.k_shot,
-        strategy=args.strategy, data_dir=args.data_dir,
+        teacher=args.teacher, rationale_fraction=args.rationale_fraction, split=args.split,
+        n_examples=args.n_examples or None, k_shot=args.k_shot, strategy=args.strategy, data_dir=args.data_dir,
+        pld=FLAGS.read(args, CompileSettings().pld),
     )
     started = time.perf_counter()
     data, path = distill_data(args.task, args.out, settings, lm_options(args))

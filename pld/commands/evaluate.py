@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from pld.commands.common import NOTE, add_model_args, lm_options
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
 from pld.commands.types import positive_int
 from pld.backends.options import DEFAULT_STUDENT
-from pld.tasks import TASKS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("evaluate", help="score a student or an artifact on a task (Macro F1, costs, latency)")
     parser.add_argument("artifact", nargs="?", help="a compiled artifact to score (default: the task's plain program)")
-    parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
+    parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASK_NAMES)}")
     parser.add_argument("--student", default=None, help=f"model spec (default: the artifact's student, or {DEFAULT_STUDENT})")
     parser.add_argument("--limit", type=positive_int, default=None, help="score a label-balanced sample of N examples")
     parser.add_argument("--split", choices=["train", "val", "test"], default="test")

@@ -6,7 +6,7 @@ from typing import Any
 
 import dspy
 
-from pld.compare.registry import Method, MethodContext, register_method
+from pld.compare.method import Method, MethodContext
 
 FEW_SHOT_K = 5  # the PLD paper's few-shot baseline
 
@@ -24,8 +24,8 @@ def _few_shot(ctx: MethodContext, settings: dict[str, Any]) -> dspy.Module:
     return dspy.LabeledFewShot(k=settings["k"]).compile(ctx.student, trainset=list(ctx.trainset), sample=settings["sample"])
 
 
-register_method(Method("zero-shot", "the task's instructions, no demos, no reasoning", _unchanged))
-register_method(Method("cot", "zero-shot chain of thought (dspy.ChainOfThought): reasons before the label",
-                       _unchanged, strategy="cot"))
-register_method(Method("few-shot", f"{FEW_SHOT_K} labelled training examples as demos (dspy.LabeledFewShot)",
-                       _few_shot, _few_shot_settings))
+ZERO_SHOT = Method("zero-shot", "the task's instructions, no demos, no reasoning", _unchanged)
+COT = Method("cot", "zero-shot chain of thought (dspy.ChainOfThought): reasons before the label", _unchanged,
+             strategy="cot")
+FEW_SHOT = Method("few-shot", f"{FEW_SHOT_K} labelled training examples as demos (dspy.LabeledFewShot)", _few_shot,
+                  _few_shot_settings)

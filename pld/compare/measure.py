@@ -1,6 +1,6 @@
 """Measuring one method the same way as every other: callbacks on both LMs, engine cross-checks.
 
-Compile cost is counted by ``UsageCounter`` callbacks attached to the teacher and student LMs
+Compile cost is counted by ``pld.usage.counting`` callbacks on the teacher and student LMs
 (copies that optimizers make with ``lm.copy`` keep them). Run-time cost is measured on a copy of
 the student with the response cache off, so latencies are real model work.
 """
@@ -8,12 +8,12 @@ the student with the response cache off, so latencies are real model work.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import dspy
 
+from pld.backends.local.lm import engine_of
 from pld.compare.results import CompileCost, EngineCheck, SplitResult, Usage
 from pld.evaluate import evaluate_program
 from pld.metrics import MacroF1
@@ -30,8 +30,9 @@ class EngineProbe:
     def __init__(self, lms: dict[str, dspy.BaseLM]):
         self.groups: dict[int, tuple[Any, list[str]]] = {}
         for role, lm in lms.items():
-            engine = getattr(lm, "local_engine", None)
-            if engine is not None and hasattr(engine, "prompt_tokens_total"):
+            # the embedded engine, or the custom engine object a dspy.LM was built over (tests' fakes)
+            engine = engine_of(lm) or getattr(lm, "engine", None)
+            if isinstance(getattr(engine, "prompt_tokens_total", None), int):
                 self.groups.setdefault(id(engine), (engine, []))[1].append(role)
         self.before: dict[int, int] = {}
 
@@ -47,19 +48,6 @@ class EngineProbe:
                 engine_prompt_tokens=engine.prompt_tokens_total - self.before.get(key, 0),
             )
         return result
-
-
-@contextmanager
-def watched(student_lm: dspy.BaseLM, teacher_lm: dspy.BaseLM) -> Iterator[UsageCounter]:
-    """Count every call of both LMs during the block; their own callbacks are restored after."""
-    counter = UsageCounter(phase="compile")
-    saved = (list(teacher_lm.callbacks), list(student_lm.callbacks))
-    counter.watch(teacher_lm, "teacher")
-    counter.watch(student_lm, "student")
-    try:
-        yield counter
-    finally:
-        teacher_lm.callbacks, student_lm.callbacks = saved
 
 
 def compile_cost(counter: UsageCounter, wall_s: float, probe: EngineProbe) -> CompileCost:

@@ -7,7 +7,8 @@ Fairness rules, the same for every peer:
   argument (COPRO, SIMBA) get train ∪ validation, all the labelled data the others see;
 - the student-call budget (``ctx.budget``) caps or sizes each optimizer's search where it has a
   knob for it: PLD ``max_student_calls``, GEPA ``max_metric_calls``, MIPROv2 ``num_trials``, COPRO
-  ``depth``, SIMBA ``max_steps`` (derived from the optimizer's own call pattern, below);
+  ``depth``, SIMBA ``max_steps``, InferRules ``num_candidates`` (derived from the optimizer's own
+  call pattern, below);
 - one thread everywhere (two shared cores; the embedded engine serialises calls anyway).
 """
 
@@ -18,9 +19,11 @@ from typing import Any
 
 import dspy
 
-from pld.compare.registry import Method, MethodContext, register_method
+from pld.compare.infer_rules import BestInferRules
+from pld.compare.method import Method, MethodContext
+from pld.compare.settings import COMPARE_PLD
 from pld.evaluate import student_adapter
-from pld.jobs import CompileSettings
+from pld.config import PLDConfig
 from pld.metrics import MacroF1
 from pld.optimizer import PLD
 
@@ -31,6 +34,8 @@ MIPRO_FULL_EVAL_STEPS = 2
 COPRO_BREADTH = 3
 SIMBA_BSIZE = 4
 SIMBA_CANDIDATES = 3
+INFERRULES_MAX_CANDIDATES = 10  # InferRules' own default
+INFERRULES_RULES = 5  # as many as PLD keeps by default (InferRules' default: 10)
 
 
 # --- budget → each optimizer's own knob ------------------------------------------------------
@@ -53,6 +58,11 @@ def mipro_trials(budget: int, n_val: int, minibatch_size: int, full_eval_steps: 
     while minibatch_size * (trials + 1) + n_val * ((trials + 1) // full_eval_steps + 1) <= budget:
         trials += 1
     return trials
+
+
+def inferrules_candidates(budget: int, n_val: int) -> int:
+    """Each candidate rule set is scored on the whole validation set; demos and rules cost teacher calls."""
+    return max(1, min(INFERRULES_MAX_CANDIDATES, budget // n_val))
 
 
 def simba_steps(budget: int, bsize: int, num_candidates: int, n_examples: int) -> int:
@@ -179,38 +189,54 @@ def _simba(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
     return optimizer.compile(ctx.student, trainset=ctx.train_and_val, seed=s["seed"])
 
 
-# --- PLD --------------------------------------------------------------------------------------
-def _pld_settings(ctx: MethodContext) -> dict[str, Any]:
-    defaults = CompileSettings()
-    return {"optimizer": "pld.PLD", "trace_mode": defaults.trace_mode, "max_candidates": defaults.max_candidates,
-            "max_rules": defaults.max_rules, "min_gain": defaults.min_gain,
-            "max_repair_rounds": defaults.max_repair_rounds, "max_teacher_calls": defaults.max_teacher_calls,
-            "max_student_calls": ctx.budget, "selection": defaults.selection, "num_threads": 1, "seed": ctx.seed,
-            "data": "train (traces), val (selection)"}
+# --- InferRules -------------------------------------------------------------------------------
+def _inferrules_settings(ctx: MethodContext) -> dict[str, Any]:
+    return {"optimizer": "dspy.InferRules", "fixed": "rules set with with_instructions on copies; best candidate kept",
+            "num_candidates": inferrules_candidates(ctx.budget, len(ctx.valset)), "num_rules": INFERRULES_RULES,
+            "max_bootstrapped_demos": DEMOS, "max_labeled_demos": DEMOS, "max_rounds": 1,
+            "teacher_settings": "lm=teacher", "selection": "val Macro F1", "seed": ctx.seed, "num_threads": 1,
+            "data": "train (demos, rule induction), val (candidate selection)"}
 
 
-def _pld(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
-    optimizer = PLD(teacher_lm=ctx.teacher_lm, student_lm=ctx.student_lm, metric=ctx.metric,
-                    trace_mode=s["trace_mode"], max_candidates=s["max_candidates"], max_rules=s["max_rules"],
-                    min_gain=s["min_gain"], max_repair_rounds=s["max_repair_rounds"],
-                    max_teacher_calls=s["max_teacher_calls"], max_student_calls=s["max_student_calls"],
-                    selection=s["selection"], num_threads=s["num_threads"], seed=s["seed"], progress=False)
+def _inferrules(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
+    optimizer = BestInferRules(metric=ctx.metric, student_lm=ctx.student_lm, seed=s["seed"],
+                               num_candidates=s["num_candidates"], num_rules=s["num_rules"], num_threads=1,
+                               teacher_settings={"lm": ctx.teacher_lm},
+                               max_bootstrapped_demos=s["max_bootstrapped_demos"],
+                               max_labeled_demos=s["max_labeled_demos"], max_rounds=s["max_rounds"], max_errors=10_000)
     return optimizer.compile(ctx.student, trainset=list(ctx.trainset), valset=list(ctx.valset))
 
 
-for _method in (
-    Method("bootstrap", f"BootstrapFewShot: up to {DEMOS} teacher-bootstrapped + labelled demos", _bootstrap,
-           _bootstrap_settings),
-    Method("copro", "COPRO: teacher proposes instructions, scored on the student", _copro, _copro_settings),
-    Method("miprov2", "MIPROv2, instructions only (0 demos): Bayesian search over proposals", _mipro,
-           _mipro_settings(0), requires=("optuna",)),
-    Method("miprov2-full", f"MIPROv2, instructions and up to {DEMOS} demos", _mipro, _mipro_settings(DEMOS),
-           requires=("optuna",)),
-    Method("gepa", "GEPA: reflective instruction evolution, teacher reflects", _gepa, _gepa_settings,
-           requires=("gepa",)),
-    Method("simba", "SIMBA: stochastic mini-batch ascent, teacher writes rules, demos from traces", _simba,
-           _simba_settings),
-    Method("pld", "PLD: teacher rules, greedy selection and ordering on the student, conflict repair", _pld,
-           _pld_settings),
-):
-    register_method(_method)
+# --- PLD --------------------------------------------------------------------------------------
+def pld_method(config: PLDConfig = COMPARE_PLD) -> Method:
+    """The pld row with these settings; the comparison's budget and seed replace
+    ``max_student_calls`` and ``seed``, as for every method."""
+
+    def settings(ctx: MethodContext) -> dict[str, Any]:
+        run = config.replace(max_student_calls=ctx.budget, seed=ctx.seed)
+        return {"optimizer": "pld.PLD", **run.model_dump(), "data": "train (traces), val (selection)"}
+
+    return Method("pld", "PLD: teacher rules, greedy selection and ordering on the student, conflict repair", _pld,
+                  settings)
+
+
+def _pld(ctx: MethodContext, s: dict[str, Any]) -> dspy.Module:
+    config = PLDConfig(**{name: value for name, value in s.items() if name in PLDConfig.model_fields})
+    optimizer = PLD(teacher_lm=ctx.teacher_lm, student_lm=ctx.student_lm, metric=ctx.metric, config=config)
+    return optimizer.compile(ctx.student, trainset=list(ctx.trainset), valset=list(ctx.valset))
+
+
+BOOTSTRAP = Method("bootstrap", f"BootstrapFewShot: up to {DEMOS} teacher-bootstrapped + labelled demos", _bootstrap,
+                   _bootstrap_settings)
+COPRO = Method("copro", "COPRO: teacher proposes instructions, scored on the student", _copro, _copro_settings)
+MIPROV2 = Method("miprov2", "MIPROv2, instructions only (0 demos): Bayesian search over proposals", _mipro,
+                 _mipro_settings(0), requires=("optuna",))
+MIPROV2_FULL = Method("miprov2-full", f"MIPROv2, instructions and up to {DEMOS} demos", _mipro,
+                      _mipro_settings(DEMOS), requires=("optuna",))
+GEPA = Method("gepa", "GEPA: reflective instruction evolution, teacher reflects", _gepa, _gepa_settings,
+              requires=("gepa",))
+SIMBA = Method("simba", "SIMBA: stochastic mini-batch ascent, teacher writes rules, demos from traces", _simba,
+               _simba_settings)
+INFERRULES = Method("inferrules", f"InferRules: teacher induces rules from the training set, best of candidates "
+                    f"on the student, plus up to {DEMOS} demos", _inferrules, _inferrules_settings)
+PLD_METHOD = pld_method()

@@ -24,14 +24,17 @@ import dspy
 
 from pld.artifacts.artifact import write_artifact
 from pld.artifacts.atomic import atomic_write_text
-from pld.compare.measure import EngineProbe, compile_cost, detached, evaluate_split, runtime_lm, watched
-from pld.compare.registry import Method, MethodContext, MethodUnavailable, get_method
+from pld.backends.info import backend_info, model_digests
+from pld.compare.measure import EngineProbe, compile_cost, detached, evaluate_split, runtime_lm
+from pld.compare.method import Method, MethodContext, MethodUnavailable
+from pld.compare.methods import resolve_methods
 from pld.compare.results import CompareReport, MethodResult
 from pld.compare.settings import CompareSettings
 from pld.evaluate import student_adapter
 from pld.faults import redact
 from pld.metrics import MacroF1
 from pld.tasks import Splits
+from pld.usage import counting
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
     probe = EngineProbe({"student": ctx.student_lm, "teacher": ctx.teacher_lm})
     load_start: float | None = None  # set once the method reaches its compile
     status, error, program = "ok", None, None
-    with watched(ctx.student_lm, ctx.teacher_lm) as counter:
+    with counting({"teacher": ctx.teacher_lm, "student": ctx.student_lm}, phase="compile") as counter:
         probe.start()
         started = time.perf_counter()
         try:
@@ -116,8 +119,9 @@ def run_comparison(
         raise ValueError("metric needs the full label set: macro_f1(label_field=..., labels=[...])")
     if teacher_lm is student_lm:  # separate objects so each call is counted under one role
         teacher_lm = teacher_lm.copy()
-    resolved = [m if isinstance(m, Method) else get_method(m) for m in (methods or settings.methods)]
+    resolved = resolve_methods(methods or settings.methods)
     _check_names(resolved, settings.fail_methods)
+    settings = settings.model_copy(update={"methods": tuple(m.name for m in resolved)})  # what ran
     report = _empty_report(settings, splits, make_program, student_lm, teacher_lm, metric)
     identity = _identity(report, student_lm, teacher_lm)
     started = time.perf_counter()
@@ -204,8 +208,7 @@ def _empty_report(settings: CompareSettings, splits: Splits, make_program: Progr
     from pld.artifacts.artifact import fingerprint
 
     signature = make_program("zero-shot").predictors()[0].signature
-    digests = {role: lm.model_sha256 for role, lm in (("student", student_lm), ("teacher", teacher_lm))
-               if getattr(lm, "model_sha256", None)}
+    digests = model_digests({"student": student_lm, "teacher": teacher_lm})
     return CompareReport(
         settings=settings, task=settings.task, label_field=metric.label_field, labels=list(metric.labels or ()),
         signature=f"{signature.__module__}.{signature.__name__}",
@@ -223,6 +226,9 @@ _SECRET_KWARGS = ("api_key", "headers", "extra_headers")
 def _lm_id(lm: dspy.BaseLM) -> dict[str, Any]:
     """The LM's settings as recorded in results: credentials dropped, server addresses redacted."""
     kept = {k: redact(v) if isinstance(v, str) else v for k, v in sorted(lm.kwargs.items()) if k not in _SECRET_KWARGS}
+    decoding = backend_info(lm).label_decoding  # how an embedded model decodes labels
+    if decoding is not None:
+        kept["label_decoding"] = decoding.as_options()
     return {"model": lm.model, **kept}
 
 
@@ -255,9 +261,7 @@ def _reusable(path: Path, key: str, retry_failed: bool) -> MethodResult | None:
 
 
 def _manifest(report: CompareReport) -> dict[str, Any]:
-    metadata = report.lm_kwargs["student"].get("metadata") or {}
-    options = {name: metadata[key] for name, key in (("label_mode", "pld_label_mode"), ("calibrate", "pld_calibrate"))
-               if key in metadata}  # how the embedded student decodes labels; pld.load applies them
+    options = dict(report.lm_kwargs["student"].get("label_decoding") or {})  # pld.load applies them
     return dict(task=report.task, signature=report.signature, label_field=report.label_field,
                 labels=report.labels, teacher_model=report.teacher_model, student_model=report.student_model,
                 model_digests=report.model_digests, data_fingerprints=report.data_fingerprints,

@@ -5,9 +5,16 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.config import JOB_DEFAULTS
+
+# The pld row's settings: `pld compile`'s PLD on one thread, quiet. Its max_student_calls and seed
+# are replaced by the comparison's budget and seed, the same for every method. Other settings:
+# compare(..., methods=[..., pld_method(COMPARE_PLD.replace(max_rules=2))]) (pld.compare.peers).
+COMPARE_PLD = JOB_DEFAULTS.replace(num_threads=1, progress=False)
 
 DEFAULT_METHODS: tuple[str, ...] = (
-    "zero-shot", "cot", "few-shot", "bootstrap", "copro", "miprov2", "miprov2-full", "gepa", "simba", "pld",
+    "zero-shot", "cot", "few-shot", "bootstrap", "copro", "miprov2", "miprov2-full", "gepa", "simba", "inferrules",
+    "pld",
 )
 
 

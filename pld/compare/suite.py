@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
+from pld.compare.method import Method
 from pld.compare.results import CompareReport
 from pld.compare.runner import run_comparison
 from pld.compare.settings import CompareSettings
@@ -15,8 +17,12 @@ from pld.metrics import macro_f1
 from pld.tasks import Splits, get_task
 
 
-def compare(settings: CompareSettings, out: str | Path, options: LMOptions | None = None) -> CompareReport:
+def compare(settings: CompareSettings, out: str | Path, options: LMOptions | None = None, *,
+            methods: Sequence[str | Method] | None = None) -> CompareReport:
     """Load the task's seeded splits, build the two LMs, and compare ``settings.methods``.
+
+    ``methods`` replaces ``settings.methods`` with built-in names and ``Method`` objects of your
+    own, e.g. ``methods=["zero-shot", Method("mine", "my optimizer", my_compile), "pld"]``.
 
     Teacher and student are separate LM objects even when they name the same model (the embedded
     backend then shares one loaded model), so every call is counted under one role.
@@ -40,4 +46,5 @@ def compare(settings: CompareSettings, out: str | Path, options: LMOptions | Non
     return run_comparison(
         settings.model_copy(update={"task": task.name}), splits=splits, make_program=task.make_program,
         student_lm=student_lm, teacher_lm=teacher_lm, metric=macro_f1(task.label_field, task.labels), out=out,
+        methods=methods,
     )

@@ -12,7 +12,6 @@ from pld.distill.collect import (
     task_description,
 )
 from pld.distill.costs import (
-    CompletionLog,
     TeacherCall,
     Tokenizer,
     compare_k_shot,
@@ -43,7 +42,6 @@ from pld.distill.records import (
 
 __all__ = [
     "DROP_REASONS",
-    "CompletionLog",
     "LAYOUT_FILES",
     "DistillCosts",
     "DistillData",

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import dspy
 from tqdm.auto import tqdm
 
-from pld.distill.costs import CompletionLog, TeacherCall, compare_k_shot, count_calls, tokenizer_for
+from pld.distill.costs import TeacherCall, compare_k_shot, count_calls, tokenizer_for
 from pld.distill.records import DROP_REASONS, DistillCosts, DistillRecord, DistillReport, TokenCount, drop_reason
 from pld.errors import ConfigError
 from pld.rules import Trace, example_key
 from pld.pipeline.teacher import Teacher
 from pld.pipeline.traces import TraceMode, collect_traces, program_task, render_example
-from pld.usage import UsageCounter
+from pld.usage import UsageCounter, counting
 
 logger = logging.getLogger(__name__)
 
@@ -91,22 +91,14 @@ def build_distill_data(
                           "so that the teacher predicts the label.")
     teacher = Teacher(labels)
     chosen = choose_rationale_examples(len(examples), rationale_fraction, seed)
-    counter = UsageCounter()
-    saved_callbacks = list(teacher_lm.callbacks)
-    counter.watch(teacher_lm, "teacher")
-    completions = CompletionLog()
-    teacher_lm.callbacks.append(completions)
-    try:
-        counter.phase = completions.phase = "rationales"
+    with counting({"teacher": teacher_lm}, phase="rationales", keep_completions=True) as usage:
         traces = collect_traces(teacher, teacher_lm, [ex for i, ex in enumerate(examples) if i in chosen],
                                 task=task, label_field=label_field, mode=mode, progress=progress)
-        counter.phase = completions.phase = "labels"
+        usage.phase = "labels"
         label_only = {}
         if unlabeled:
             skipped = [ex for i, ex in enumerate(examples) if i not in chosen]
             label_only = _label_only(teacher, teacher_lm, skipped, task, progress)
-    finally:
-        teacher_lm.callbacks = saved_callbacks
 
     by_key = {(t.example_key, t.gold_label): t for t in traces}
     records: list[DistillRecord] = []
@@ -127,7 +119,7 @@ def build_distill_data(
                                          {"label": label}))
         records.append(record.model_copy(update={"drop_reason": drop_reason(record, labels)}))
 
-    costs = _costs(counter, completions, calls, teacher_lm, len(examples), len(examples) - len(chosen), k_shot, seed)
+    costs = _costs(usage, calls, teacher_lm, len(examples), len(examples) - len(chosen), k_shot, seed)
     dropped = {reason: sum(r.drop_reason == reason for r in records) for reason in DROP_REASONS}
     judged = [r for r in records if unlabeled and r.gold_label is not None and r.teacher_label is not None]
     report = DistillReport(
@@ -181,14 +173,15 @@ def _rationale_call(teacher: Teacher, mode: TraceMode, task: str, text: str, tra
                        {"reasoning": trace.rationale, "label": str(trace.teacher_label), "rule": trace.micro_rule})
 
 
-def _costs(counter: UsageCounter, completions: CompletionLog, calls: list[TeacherCall], teacher_lm: dspy.BaseLM,
+def _costs(usage: UsageCounter, calls: list[TeacherCall], teacher_lm: dspy.BaseLM,
            n_examples: int, skipped: int, k_shot: int, seed: int) -> DistillCosts:
-    records = [record for record in counter.records if record.role == "teacher"]
+    records = [record for record in usage.records if record.role == "teacher"]
     hits = sum(record.cache_hit for record in records)
     new = [record for record in records if not record.cache_hit]
     tokenizer = tokenizer_for(teacher_lm)
-    rationale = count_calls([c for c in calls if c.kind == "rationale"], completions.texts["rationales"], tokenizer)
-    label = count_calls([c for c in calls if c.kind == "label"], completions.texts["labels"], tokenizer)
+    rationale = count_calls([c for c in calls if c.kind == "rationale"], usage.completions(phase="rationales"),
+                            tokenizer)
+    label = count_calls([c for c in calls if c.kind == "label"], usage.completions(phase="labels"), tokenizer)
     data = TokenCount(calls=rationale.calls + label.calls,
                       prompt_tokens=rationale.prompt_tokens + label.prompt_tokens,
                       completion_tokens=rationale.completion_tokens + label.completion_tokens)

@@ -4,19 +4,18 @@ Prompts are rebuilt with DSPy's ``ChatAdapter`` exactly as ``dspy.Predict`` send
 embedded teacher (``local/...``) they are counted with the teacher's own tokenizer over the chat
 rendering the engine uses, so a count equals the engine's reported prompt tokens. For any other
 teacher, tokens are estimated as characters / 4 (OpenAI's rule of thumb for English text).
-Answers are the raw completions DSPy hands its callbacks, which cache hits include.
+Answers are the raw completions DSPy hands its callbacks (``pld.usage.counting`` keeps them),
+which cache hits include.
 """
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import dspy
-from dspy.utils.callback import BaseCallback
 
 from pld.distill.records import KShotComparison, TokenCount
 
@@ -45,22 +44,19 @@ class Tokenizer:
 
 def tokenizer_for(lm: dspy.BaseLM) -> Tokenizer:
     """The teacher's own tokenizer when it is an embedded model, else the character estimate."""
-    engine = getattr(lm, "local_engine", None)
+    from pld.backends.local.lm import engine_of
+
+    engine = engine_of(lm)
     if engine is None:
         return Tokenizer(prompt=lambda messages: _estimate("".join(_text(m) for m in messages)),
                          text=_estimate, name=ESTIMATE)
-    from pld.backends.local.prompting import render_chat
-
-    def tokenize(text: str, *, prompt: bool) -> int:
-        with engine._lock:  # the llama.cpp handle is not thread-safe
-            return len(engine._model().tokenize(text.encode("utf-8"), add_bos=prompt, special=prompt))
 
     def count_prompt(messages: list[dict[str, Any]]) -> int:
         system = "".join(_text(m) for m in messages if m["role"] == "system") or None
         turns = [(m["role"], _text(m)) for m in messages if m["role"] != "system"]
-        return tokenize(render_chat(engine.chat_format, system, turns), prompt=True)
+        return len(engine.prompt_ids(system, turns))
 
-    return Tokenizer(prompt=count_prompt, text=lambda text: tokenize(text, prompt=False), name="teacher")
+    return Tokenizer(prompt=count_prompt, text=lambda text: len(engine.tokenize(text, prompt=False)), name="teacher")
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -77,19 +73,6 @@ def _estimate(text: str) -> int:
 def prompt_messages(call: TeacherCall, demos: Sequence[TeacherCall] = ()) -> list[dict[str, Any]]:
     """The messages ``dspy.Predict`` sends for ``call``, optionally with ``demos`` as few-shot examples."""
     return dspy.ChatAdapter().format(call.signature, [{**d.inputs, **d.outputs} for d in demos], dict(call.inputs))
-
-
-class CompletionLog(BaseCallback):
-    """The teacher's raw answers, cache hits included, under the phase that asked for them."""
-
-    def __init__(self) -> None:
-        self.phase = "setup"
-        self.texts: dict[str, list[str]] = defaultdict(list)
-
-    def on_lm_end(self, call_id: str, outputs: Any, exception: BaseException | None = None) -> None:
-        for output in outputs or []:
-            text = output.get("text") if isinstance(output, dict) else output
-            self.texts[self.phase].append(str(text or ""))
 
 
 def count_calls(calls: Sequence[TeacherCall], completions: Sequence[str], tokenizer: Tokenizer) -> TokenCount:

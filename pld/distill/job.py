@@ -12,28 +12,37 @@ from pathlib import Path
 from pld.distill.collect import DistillData, build_distill_data, check_fraction, task_description
 from pld.distill.export import write_distill_data
 from pld.errors import ConfigError
-from pld.jobs import CompileSettings, sample
+from pld.config import CompileSettings, PLDConfig
+from pld.jobs import sample
 from pld.backends.lm import make_lm
 from pld.backends.options import DEFAULT_TEACHER, LMOptions
 from pld.tasks import get_task
 
 SPLITS = ("train", "val", "test")
+_COMPILE = CompileSettings()
 
 
 @dataclass(frozen=True)
 class DistillSettings:
-    """What ``pld distill-data`` runs with; ``n_examples=None`` takes the whole split."""
+    """What ``pld distill-data`` runs with; ``n_examples=None`` takes the whole split.
+
+    The trace settings are PLD's own (``pld``): ``trace_mode`` ("label-free": the teacher predicts
+    the label, the CLI's ``--unlabeled``), ``seed`` (samples, rationale choice) and ``progress``.
+    A compile's ``CompileSettings.pld`` exports the very examples that compile traced.
+    """
 
     teacher: str = DEFAULT_TEACHER
-    unlabeled: bool = False
     rationale_fraction: float = 1.0
     split: str = "train"
-    n_examples: int | None = CompileSettings.n_train
-    seed: int = 0
+    n_examples: int | None = _COMPILE.n_train
     k_shot: int = 5
-    strategy: str = CompileSettings.strategy
+    strategy: str = _COMPILE.strategy
     data_dir: str | None = None
-    progress: bool = True
+    pld: PLDConfig = _COMPILE.pld
+
+    @property
+    def unlabeled(self) -> bool:
+        return self.pld.trace_mode == "label-free"
 
 
 def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
@@ -45,17 +54,17 @@ def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
     if settings.n_examples is not None and settings.n_examples < 1:
         raise ConfigError(f"number of examples must be at least 1, got {settings.n_examples}")
     task = get_task(task_name)
-    splits = task.load_splits(settings.data_dir, seed=settings.seed)
-    examples = sample(task, getattr(splits, settings.split), settings.n_examples, settings.seed)
+    splits = task.load_splits(settings.data_dir, seed=settings.pld.seed)
+    examples = sample(task, getattr(splits, settings.split), settings.n_examples, settings.pld.seed)
     teacher_lm = make_lm(settings.teacher, options)
     data = build_distill_data(
         examples, teacher_lm,
         task=task_description(task.make_program(settings.strategy), task.label_field, task.labels),
         label_field=task.label_field, labels=task.labels, unlabeled=settings.unlabeled,
-        rationale_fraction=settings.rationale_fraction, seed=settings.seed, k_shot=settings.k_shot,
-        progress=settings.progress,
+        rationale_fraction=settings.rationale_fraction, seed=settings.pld.seed, k_shot=settings.k_shot,
+        progress=settings.pld.progress,
     )
-    source = {"task": task.name, "split": settings.split, "teacher": settings.teacher, "seed": settings.seed,
+    source = {"task": task.name, "split": settings.split, "teacher": settings.teacher, "seed": settings.pld.seed,
               "n_examples": settings.n_examples, "strategy": settings.strategy}
     data = DistillData(records=data.records, calls=data.calls, task_description=data.task_description,
                        report=data.report.model_copy(update={"source": source}))

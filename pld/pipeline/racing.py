@@ -14,10 +14,12 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import dspy
+if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
+    import dspy
 
-from pld.pipeline.scoring import StudentScorer
+    from pld.pipeline.scoring import StudentScorer
 
 
 def race_order(valset: Sequence[dspy.Example], label_field: str, seed: int) -> list[dspy.Example]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import dspy
 import jinja2
+
+if TYPE_CHECKING:  # annotations only: verifying an artifact's rules needs no DSPy (pld show)
+    import dspy
 
 
 @lru_cache(maxsize=1)

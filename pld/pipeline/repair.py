@@ -6,18 +6,21 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import dspy
 from pydantic import BaseModel
 
 from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
 from pld.pipeline.hygiene import SEVERE, rejected, screen_rules
 from pld.rules import RejectedRule, example_key
-from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import unresolved_gain
-from pld.pipeline.teacher import Teacher
-from pld.pipeline.traces import render_example
+
+if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
+    import dspy
+
+    from pld.pipeline.scoring import StudentScorer
+    from pld.pipeline.teacher import Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,10 @@ def repair_rules(
     max_failures_shown: int = 8,
     max_successes_shown: int = 4,
 ) -> RepairResult:
+    import dspy  # here, not at the top: the report's RepairRound loads without DSPy (pld show)
+
+    from pld.pipeline.traces import render_example
+
     rules, rounds = list(rules), []
     refused: list[RejectedRule] = []
     warnings: list[str] = []

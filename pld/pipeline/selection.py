@@ -10,15 +10,19 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import dspy
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from pld.errors import BudgetExceeded
 from pld.pipeline.racing import race, race_order
 from pld.rules import CandidateRule
-from pld.pipeline.scoring import StudentScorer
+
+if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
+    import dspy
+
+    from pld.pipeline.scoring import StudentScorer
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""In-process llama.cpp as a DSPy engine.
+"""In-process llama.cpp as a DSPy engine (the LM over it: ``pld.backends.local.lm``).
 
-``LocalLM`` is a ``dspy.LM`` whose engine runs a GGUF model in this process, so DSPy's cache,
-callbacks and history work as for any provider. Decoding follows the output structure that
-DSPy's ChatAdapter declares: field headers are written by us, free-text fields are generated up
-to the next header, and ``Literal``/``bool`` fields are constrained by a grammar to one of their
-values, so a classification student always answers with a label from its label set.
+The engine runs a GGUF model in this process, so DSPy's cache, callbacks and history work as
+for any provider. Decoding follows the output structure that DSPy's ChatAdapter declares: field
+headers are written by us, free-text fields are generated up to the next header, and
+``Literal``/``bool`` fields are scored (``pld.backends.local.labels``) or constrained by a grammar
+to one of their values, so a classification student always answers with a label from its label set.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import threading
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.errors import BackendError
+from pld.backends.info import LabelDecoding
 from pld.backends.local.labels import LabelScorer, common_prefix
-from pld.backends.local.models import resolve_model_path, sha256_file
+from pld.backends.local.native_log import route_native_logs
 from pld.backends.local.probe import ensure_engine_runs
 from pld.backends.local.prompting import (
     OutputField,
@@ -32,18 +32,21 @@ from pld.backends.local.prompting import (
     parse_output_fields,
     render_chat,
 )
-
-if TYPE_CHECKING:
-    from pld.backends.options import LMOptions
+from pld.errors import BackendError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_FREE_TEXT_TOKENS = 384
-LabelMode = Literal["score", "grammar"]
 
 
 class LlamaCppEngine:
-    """One llama.cpp model behind a lock: a ``Llama`` object crashes when used from two threads."""
+    """One llama.cpp model behind a lock: a ``Llama`` object crashes when used from two threads.
+
+    Shared by every LM over the same weights; each LM reaches it through a ``LabelDecodingEngine``
+    that adds its own label decoding. Counters: ``prompt_tokens_total`` (tokens in every prompt
+    sent), ``prompt_tokens_evaluated`` (tokens run through the model: the cache misses) and
+    ``label_paths`` (which decoding path answered each label field).
+    """
 
     def __init__(
         self,
@@ -55,38 +58,31 @@ class LlamaCppEngine:
     ):
         self.model_path = Path(model_path)
         self.chat_format = chat_format
-        self.label_paths: Counter[str] = Counter()  # which decoding path answered each label field
+        self.label_paths: Counter[str] = Counter()
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self._llama: Any = None
         self._labels: LabelScorer | None = None
         self._lock = threading.Lock()
-        self.prompt_tokens_total = 0  # tokens in every prompt sent
-        self.prompt_tokens_evaluated = 0  # tokens actually run through the model (cache misses)
+        self.prompt_tokens_total = 0
+        self.prompt_tokens_evaluated = 0
 
     def __deepcopy__(self, memo: dict) -> LlamaCppEngine:
         return self  # the model handle is shared, never copied
 
-    def _model(self) -> Any:
-        if self._llama is None:
-            try:
-                from llama_cpp import Llama
-            except ImportError as exc:
-                raise BackendError('The embedded backend needs llama-cpp-python: `pip install "pld[local]"`.') from exc
-            ensure_engine_runs(self.model_path)  # a native-build crash becomes an error with its fix
-            logger.info("loading %s", self.model_path)
-            self._llama = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                logits_all=False,
-                verbose=False,
-            )
-            self._labels = LabelScorer(self._llama)
-        return self._llama
+    # -- public, thread-safe -----------------------------------------------------------------
+    def tokenize(self, text: str, *, prompt: bool) -> list[int]:
+        """Token ids of ``text``: as a prompt (BOS, special tokens read as such) or as answer text."""
+        with self._lock:
+            return self._tokenize(text, prompt=prompt)
+
+    def prompt_ids(self, system: str | None, turns: list[tuple[str, str]]) -> list[int]:
+        """The exact token ids this engine evaluates for a conversation (rendered in its turn format)."""
+        return self.tokenize(render_chat(self.chat_format, system, turns), prompt=True)
 
     # -- engine contract -------------------------------------------------------------------
-    def complete(self, request: dspy.lm15.Request) -> Response:
+    def complete(self, request: dspy.lm15.Request, decoding: LabelDecoding | None = None) -> Response:
+        decoding = decoding or LabelDecoding()
         system = request.system if isinstance(request.system, str) or request.system is None else "".join(
             part.text for part in request.system
         )
@@ -94,8 +90,8 @@ class LlamaCppEngine:
         prompt = render_chat(self.chat_format, system, turns)
         config = request.config
         with self._lock:
-            llama = self._model()
-            prompt_ids = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            llama = self._load()
+            prompt_ids = self._tokenize(prompt, prompt=True)
             if len(prompt_ids) >= self.n_ctx - 16:
                 raise dspy.lm15.ContextLengthError(
                     f"prompt of {len(prompt_ids)} tokens does not fit the {self.n_ctx}-token context of {self.model_path.name}"
@@ -105,16 +101,15 @@ class LlamaCppEngine:
             if config.response_format is not None and config.response_format.get("type") == "json_schema":
                 text = self._generate(prompt, config, grammar=_json_grammar(json.dumps(config.response_format["schema"])))
             elif fields:
-                metadata = (config.extensions or {}).get("metadata") or {}
                 calibration = None
-                if metadata.get("pld_calibrate"):
+                if decoding.calibrate:
                     calibration = render_chat(self.chat_format, system, [*turns[:-1], (turns[-1][0], content_free(turns[-1][1]))])
-                text = self._structured(prompt, fields, config, metadata.get("pld_label_mode", "score"), calibration)
+                text = self._structured(prompt, fields, config, decoding.label_mode, calibration)
             else:
                 text = self._generate(prompt, config, stop=list(config.stop))
-            output_tokens = len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-        self.prompt_tokens_total += len(prompt_ids)
-        self.prompt_tokens_evaluated += len(prompt_ids) - cached
+            output_tokens = len(self._tokenize(text, prompt=False))
+            self.prompt_tokens_total += len(prompt_ids)
+            self.prompt_tokens_evaluated += len(prompt_ids) - cached
         usage = Usage(input_tokens=len(prompt_ids), output_tokens=output_tokens, cache_read_tokens=cached)
         return Response(
             id=None,
@@ -130,7 +125,42 @@ class LlamaCppEngine:
         return response_to_events(self.complete(request))
 
     def close(self) -> None:
-        pass
+        pass  # shared by every LM over these weights: ``release`` frees the model
+
+    def release(self, wait_s: float = 30.0) -> None:
+        """Free the model now (a later call loads it again). Called at exit, while Python's modules
+        still work: freed later, llama.cpp would log through a callback Python has already torn down."""
+        if not self._lock.acquire(timeout=wait_s):
+            return  # a call still running in another thread: leave the model to the process's end
+        try:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama, self._labels = None, None
+        finally:
+            self._lock.release()
+
+    # -- under the lock --------------------------------------------------------------------
+    def _load(self) -> Any:
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise BackendError('The embedded backend needs llama-cpp-python: `pip install "pld[local]"`.') from exc
+            route_native_logs()  # llama.cpp's own lines go to logging, not the console
+            ensure_engine_runs(self.model_path)  # a native-build crash becomes an error with its fix
+            logger.info("loading %s", self.model_path)
+            self._llama = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                logits_all=False,
+                verbose=False,
+            )
+            self._labels = LabelScorer(self._llama)
+        return self._llama
+
+    def _tokenize(self, text: str, *, prompt: bool) -> list[int]:
+        return self._load().tokenize(text.encode("utf-8"), add_bos=prompt, special=prompt)
 
     # -- decoding --------------------------------------------------------------------------
     def _structured(
@@ -162,8 +192,7 @@ class LlamaCppEngine:
         stop: list[str] | None = None,
         max_tokens: int | None = None,
     ) -> str:
-        llama = self._model()
-        result = llama.create_completion(
+        result = self._load().create_completion(
             prompt=prompt,
             max_tokens=max_tokens or config.max_tokens or DEFAULT_FREE_TEXT_TOKENS,
             temperature=config.temperature if config.temperature is not None else 0.0,
@@ -187,45 +216,3 @@ def _json_grammar(schema: str) -> Any:
     from llama_cpp import LlamaGrammar
 
     return LlamaGrammar.from_json_schema(schema, verbose=False)
-
-
-class LocalLM(dspy.LM):
-    """A ``dspy.LM`` over the embedded engine; ``model_sha256`` identifies the exact weights."""
-
-    def __init__(self, model: str, engine: LlamaCppEngine, model_sha256: str, **kwargs: Any):
-        super().__init__(model, engine=engine, **kwargs)
-        self.local_engine = engine
-        self.model_sha256 = model_sha256
-
-
-_ENGINES: dict[Path, LlamaCppEngine] = {}
-_ENGINES_LOCK = threading.Lock()
-
-
-def make_local_lm(name: str, options: LMOptions) -> LocalLM:
-    """``local/<name>`` from the embedded registry, or ``local/<path.gguf>`` for any file."""
-    if name.endswith(".gguf") or "/" in name:
-        path = Path(name).expanduser()
-        if not path.is_file():
-            raise BackendError(f"No GGUF file at {path}. Pass local/<path to a .gguf file> or local/gemma3-270m.")
-        chat_format, digest, model_name = _guess_chat_format(path), sha256_file(path), f"local/{path.name}"
-    else:
-        path, embedded = resolve_model_path(name)
-        chat_format, digest, model_name = embedded.chat_format, embedded.sha256, f"local/{name}"
-    with _ENGINES_LOCK:  # one model in memory per file, shared by every LM that names it
-        engine = _ENGINES.get(path)
-        if engine is None:
-            engine = _ENGINES[path] = LlamaCppEngine(path, chat_format=chat_format)
-    kwargs: dict[str, Any] = {"temperature": options.temperature, "cache": options.cache,
-                              # travels in the request (and the cache key): how label fields are decoded
-                              "metadata": {"pld_label_mode": options.label_mode, "pld_calibrate": options.calibrate}}
-    if options.max_tokens is not None:
-        kwargs["max_tokens"] = options.max_tokens
-    if options.seed is not None:
-        kwargs["seed"] = options.seed
-    # The digest goes into the model name so DSPy's response cache never mixes two weight files.
-    return LocalLM(f"{model_name}@{digest[:12]}", engine, digest, **kwargs)
-
-
-def _guess_chat_format(path: Path) -> str:
-    return "gemma" if "gemma" in path.name.lower() else "chatml"

@@ -1,9 +1,11 @@
-"""The method registry: a name maps to how that method compiles a student, and with what settings.
+"""What a comparison method is: how it compiles a student, and with what settings.
 
 Every method gets the same ``MethodContext`` (student program, student and teacher LMs, the same
 train/validation split, the same per-example metric, seed and student-call budget) so that the
 comparison differs only in the optimizer. ``settings`` is computed before ``compile`` runs, so a
-method that fails still records what it was asked to do.
+method that fails still records what it was asked to do. The built-in methods are listed in
+``pld.compare.methods``; a method of your own is a ``Method`` passed to ``compare`` or
+``run_comparison``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any, Literal
 
 import dspy
 
-from pld.errors import ConfigError
 from pld.metrics import MacroF1
 
 Strategy = Literal["zero-shot", "cot"]
@@ -56,7 +57,7 @@ class Method:
     """One row of the comparison.
 
     Args:
-        name: registry key and row label, e.g. ``"copro"``.
+        name: the method's key and row label, e.g. ``"copro"``.
         description: one line for the report.
         compile: ``(ctx, settings) -> compiled program``; runs with the student as the default LM.
         settings: ``ctx -> dict`` of the settings ``compile`` uses (recorded in the results).
@@ -70,30 +71,3 @@ class Method:
     settings: SettingsFn = no_settings
     strategy: Strategy = "zero-shot"
     requires: tuple[str, ...] = field(default=())
-
-
-METHODS: dict[str, Method] = {}
-
-
-def register_method(method: Method) -> Method:
-    """Add (or replace) a method; custom methods work in the Python API and the CLI alike."""
-    METHODS[method.name] = method
-    return method
-
-
-def get_method(name: str) -> Method:
-    _load_builtins()
-    key = name.strip().lower()
-    if key not in METHODS:
-        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(METHODS)}")
-    return METHODS[key]
-
-
-def method_names() -> list[str]:
-    _load_builtins()
-    return list(METHODS)
-
-
-def _load_builtins() -> None:
-    # Imported for their registrations; kept lazy so the registry module has no optimizer imports.
-    from pld.compare import baselines, peers  # noqa: F401

@@ -1,0 +1,185 @@
+"""PLD's settings: one frozen, validated object, and the compile job's settings that hold it.
+
+``PLDConfig`` is the one home of every plain-value PLD parameter: its type, default, allowed
+range and description. ``PLD(...)`` validates through it, ``pld compile`` and ``pld compare``
+generate their flags from it (``pld.commands.flags``), the docstring of ``PLD`` lists its field
+descriptions. Plain data, importable without DSPy, so the command line's help stays fast.
+
+A bad value is refused with one line (``ConfigError``) naming the setting, the value and what is
+allowed, e.g. ``invalid PLD setting selection='exhastive': must be one of 'auto', 'racing',
+'exhaustive' (did you mean 'exhaustive'?)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import textwrap
+import types
+from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.errors import ConfigError
+
+TraceMode = Literal["label-conditioned", "label-free"]
+Selection = Literal["auto", "racing", "exhaustive"]
+Strategy = Literal["zero-shot", "cot"]
+
+# Below this many validation examples "auto" selection scores every list in full: with a weak
+# student, the first racing stage (a quarter of the set) ranked lists by noise (benchmarks/RESULTS.md).
+RACING_MIN_VAL = 200
+
+
+class Settings(BaseModel):
+    """Frozen settings that refuse unknown names and bad values with one line (``ConfigError``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "setting"  # how error messages name a field: "PLD setting max_rules=..."
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(type(self), exc)) from None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``max_rules=True`` is a mistake, not 1 (pydantic's lax mode would take it)."""
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation is not bool:
+            raise ValueError("a bool is not a number")
+        return value
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes``, validated (``model_copy(update=...)`` would not validate)."""
+        return type(self)(**{**dict(self), **changes})
+
+    @classmethod
+    def check(cls, name: str, value: Any) -> Any:
+        """``value`` as the field ``name`` holds it, or ``ConfigError`` (the CLI checks each flag with it)."""
+        return getattr(cls(**{name: value}), name)
+
+    @classmethod
+    def allowed(cls, name: str) -> str:
+        """What field ``name`` accepts, in words: "a whole number >= 1 or None"."""
+        return _allowed(cls.model_fields[name])
+
+
+class PLDConfig(Settings):
+    """Every plain-value setting of ``PLD``; the models, metric and embedder are passed to ``PLD`` itself."""
+
+    kind: ClassVar[str] = "PLD setting"
+
+    trace_mode: TraceMode = Field(
+        "label-conditioned",
+        description="label-conditioned: the teacher reasons toward the gold label; label-free: it predicts "
+                    "the label (usable without training labels).")
+    eps: float = Field(0.4, gt=0, le=2, allow_inf_nan=False,
+                       description="DBSCAN radius in cosine distance for clustering micro-rules.")
+    min_samples: int = Field(6, ge=1, description="DBSCAN density; scaled down for small training sets.")
+    max_candidates: int = Field(
+        8, ge=1, description="Most candidate rules handed to greedy selection (largest clusters first).")
+    max_rules: int = Field(5, ge=1, description="Most rules in the compiled program.")
+    min_gain: float = Field(0.005, ge=0, le=1, allow_inf_nan=False,
+                            description="Smallest validation Macro F1 gain that admits a rule or a repair.")
+    max_repair_rounds: int = Field(2, ge=0, description="Most conflict-repair rounds (0: no repair).")
+    max_teacher_calls: int | None = Field(None, ge=1, description="Cap on teacher calls (None: no cap).")
+    max_student_calls: int | None = Field(
+        None, ge=1, description="Cap on student calls that reach the model (None: no cap).")
+    selection: Selection = Field(
+        "auto",
+        description="racing drops trial lists early on growing validation subsets (successive halving with "
+                    "a confidence margin) and decides each round on the full set; exhaustive scores every "
+                    f"list in full; auto races from {RACING_MIN_VAL} validation examples on (on fewer, early "
+                    "subsets are too small to rank lists reliably).")
+    racing_z: float = Field(
+        0.5, ge=0, allow_inf_nan=False,
+        description="Confidence margin of racing in standard errors; 0 is plain successive halving "
+                    "(fewest calls, most risk of dropping the winner on a noisy student).")
+    num_threads: int | None = Field(
+        None, ge=1, description="Concurrent student requests; None picks 1 for an embedded model, 4 for servers.")
+    seed: int = Field(0, description="Seeds every random choice of the run.")
+    progress: bool = Field(True, description="Show a progress bar per phase.")
+
+    def races(self, n_val: int) -> bool:
+        """Whether selection races on a validation set of ``n_val`` examples."""
+        return self.selection == "racing" or (self.selection == "auto" and n_val >= RACING_MIN_VAL)
+
+
+# `pld compile`'s and `pld compare`'s PLD: a compile on 2 cores in minutes.
+JOB_DEFAULTS = PLDConfig(max_candidates=6, max_rules=3, max_repair_rounds=1, max_teacher_calls=60,
+                         max_student_calls=900)
+
+
+class CompileSettings(Settings):
+    """What ``pld compile`` runs with: the job (models, program, data) and the PLD settings.
+
+    ``pld.seed`` also seeds the splits and samples, so one seed reproduces the whole job.
+    """
+
+    kind: ClassVar[str] = "compile setting"
+
+    teacher: str = Field(DEFAULT_TEACHER, description="model spec of the teacher")
+    student: str = Field(DEFAULT_STUDENT, description="model spec of the student")
+    strategy: Strategy = Field("zero-shot", description="the task's student program")
+    n_train: int | None = Field(12, ge=1, description="training examples, teacher traces (None: all)")
+    n_val: int | None = Field(48, ge=1, description="validation examples, rule selection (None: all)")
+    data_dir: str | None = Field(None, description="folder with the official data files")
+    pld: PLDConfig = Field(JOB_DEFAULTS, description="the optimizer's settings")
+
+
+def args_doc(indent: int = 12, width: int = 100) -> str:
+    """``PLDConfig``'s fields as the lines of an ``Args:`` section (``PLD``'s docstring)."""
+    lines = []
+    for name, field in PLDConfig.model_fields.items():
+        text = f"{name}: {field.description} Default {field.default!r}."
+        lines += textwrap.wrap(text, width - indent, subsequent_indent="    ")
+    return textwrap.indent("\n".join(lines), " " * indent)
+
+
+def _allowed(field: FieldInfo) -> str:
+    annotation = field.annotation
+    optional = get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+    if optional:
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+    if get_origin(annotation) is Literal:
+        text = "one of " + ", ".join(repr(value) for value in get_args(annotation))
+    elif annotation is bool:
+        text = "True or False"
+    elif annotation in (int, float):
+        text = "a whole number" if annotation is int else "a finite number"
+        bounds = [f"{sign} {getattr(rule, attr)}" for rule in field.metadata
+                  for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+                  if getattr(rule, attr, None) is not None]
+        text += (" " + " and ".join(bounds)) if bounds else ""
+    elif isinstance(annotation, type) and issubclass(annotation, Settings):
+        text = f"a {annotation.__name__}"
+    else:
+        text = getattr(annotation, "__name__", str(annotation))
+    return text + (" or None" if optional else "")
+
+
+def _one_line(model: type[Settings], exc: ValidationError) -> str:
+    """Every problem of ``exc`` in one line: setting, value, what is allowed, a likely fix."""
+    return "; ".join(_problem(model, error) for error in exc.errors())
+
+
+def _problem(model: type[Settings], error: Any) -> str:
+    inner = (error.get("ctx") or {}).get("error")
+    if isinstance(inner, ConfigError):  # a nested Settings refused its own value (custom __init__)
+        return str(inner)
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    fields = list(model.model_fields)
+    if error["type"] == "extra_forbidden" or name not in fields:
+        close = difflib.get_close_matches(name, fields, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(fields)}"
+        return f"unknown {model.kind} {name!r} ({hint})"
+    value = error.get("input")
+    field = model.model_fields[name]
+    text = f"invalid {model.kind} {name}={value!r}: must be {_allowed(field)}"
+    choices = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
+    close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
+    return text + (f" (did you mean {close[0]!r}?)" if close else "")
+
