@@ -9,10 +9,10 @@ Public names are imported on first use (PEP 562), so ``import pld`` and the comm
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pld.errors import ArtifactError, BackendError, BudgetExceeded, ConfigError, DataError, PLDError
+from pld.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pld.artifacts.artifact import load
@@ -65,13 +65,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'pld' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
