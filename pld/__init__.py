@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pld.artifacts.artifact import load
     from pld.artifacts.report import RunReport
     from pld.backends.lm import make_lm
-    from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions
+    from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions, ModelSpec, RoleOptions
     from pld.config import PLDConfig
     from pld.evaluate import EvalReport, evaluate_program
     from pld.metrics import LabelScores, MacroF1, macro_f1
@@ -33,6 +33,8 @@ _LAZY: dict[str, str] = {
     "RunReport": "pld.artifacts.report",
     "make_lm": "pld.backends.lm",
     "LMOptions": "pld.backends.options",
+    "ModelSpec": "pld.backends.options",
+    "RoleOptions": "pld.backends.options",
     "DEFAULT_STUDENT": "pld.backends.options",
     "DEFAULT_TEACHER": "pld.backends.options",
     "EvalReport": "pld.evaluate",
@@ -55,8 +57,10 @@ __all__ = [
     "LabelScores",
     "LMOptions",
     "MacroF1",
+    "ModelSpec",
     "PLDConfig",
     "PLDError",
+    "RoleOptions",
     "RunReport",
     "evaluate_program",
     "load",

@@ -26,6 +26,7 @@ from pld.errors import ConfigError
 TraceMode = Literal["label-conditioned", "label-free"]
 Selection = Literal["auto", "racing", "exhaustive"]
 Strategy = Literal["zero-shot", "cot"]
+DataSource = Literal["files", "hub"]
 
 # Below this many validation examples "auto" selection scores every list in full: with a weak
 # student, the first racing stage (a quarter of the set) ranked lists by noise (benchmarks/RESULTS.md).
@@ -127,6 +128,7 @@ class CompileSettings(Settings):
     n_train: int | None = Field(12, ge=1, description="training examples, teacher traces (None: all)")
     n_val: int | None = Field(48, ge=1, description="validation examples, rule selection (None: all)")
     data_dir: str | None = Field(None, description="folder with the official data files")
+    source: DataSource = Field("files", description="'files' (the official files) or 'hub' (the HuggingFace hub)")
     pld: PLDConfig = Field(JOB_DEFAULTS, description="the optimizer's settings")
 
 

@@ -11,15 +11,17 @@ from pathlib import Path
 import dspy
 
 from pld.artifacts.artifact import fingerprint, write_artifact
+from pld.artifacts.backends import backend_record
 from pld.evaluate import EvalReport, evaluate_program
 from pld.backends.info import model_digests
 from pld.backends.lm import make_lm
-from pld.backends.options import DEFAULT_STUDENT, LMOptions
-from pld.config import CompileSettings
+from pld.backends.options import DEFAULT_STUDENT, LMOptions, RoleOptions
+from pld.config import CompileSettings, DataSource
 from pld.metrics import macro_f1
 from pld.optimizer import PLD
 from pld.artifacts.report_markdown import render_report_markdown
 from pld.tasks import Task, balanced_sample, get_task
+from pld.tracking import log_artifact_folder
 
 __all__ = ["CompileSettings", "compile_task", "evaluate_task", "sample"]  # CompileSettings lives in pld.config
 
@@ -42,13 +44,16 @@ def evaluate_task(
     limit: int | None = None,
     strategy: str = "zero-shot",
     data_dir: str | None = None,
+    source: DataSource = "files",
     seed: int = 0,
     options: LMOptions | None = None,
     num_threads: int = 1,
     program: dspy.Module | None = None,
 ) -> EvalReport:
+    """Score ``program`` (an artifact's, bound to its student) or the task's plain program with
+    ``student`` built from ``options`` on a seeded, label-balanced sample of ``split``."""
     task = get_task(task_name)
-    splits = task.load_splits(data_dir, seed=seed)
+    splits = task.load_splits(data_dir, seed=seed, source=source)
     examples = sample(task, getattr(splits, split), limit, seed)
     bound = program.predictors()[0].lm if program is not None else None
     lm = bound or make_lm(student, options)  # an artifact's program comes bound to its student
@@ -57,24 +62,28 @@ def evaluate_task(
     return evaluate_program(program, examples, lm, metric, num_threads=num_threads, progress=f"{task.name} {split}")
 
 
-def compile_task(task_name: str, out: str | Path, settings: CompileSettings, options: LMOptions | None = None) -> Path:
+def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
+                 options: LMOptions | RoleOptions | None = None) -> Path:
     """Compile the task's student program with PLD and write an artifact to ``out``.
 
-    ``settings.pld.seed`` seeds the splits and samples as well as the optimizer.
+    ``options`` apply to both models, or per role as ``RoleOptions`` (a teacher and a student on
+    different servers). ``settings.pld.seed`` seeds the splits and samples as well as the optimizer.
     """
     task = get_task(task_name)
-    options = options or LMOptions()
+    roles = RoleOptions.of(options)
     seed = settings.pld.seed
-    splits = task.load_splits(settings.data_dir, seed=seed)
+    splits = task.load_splits(settings.data_dir, seed=seed, source=settings.source)
     trainset = sample(task, splits.train, settings.n_train, seed)
     valset = sample(task, splits.val, settings.n_val, seed)
-    teacher_lm = make_lm(settings.teacher, options)
-    student_lm = teacher_lm if settings.student == settings.teacher else make_lm(settings.student, options)
+    teacher_lm = make_lm(settings.teacher, roles.teacher)
+    same = settings.student == settings.teacher and roles.student == roles.teacher
+    student_lm = teacher_lm if same else make_lm(settings.student, roles.student)
     optimizer = PLD(teacher_lm=teacher_lm, student_lm=student_lm, metric=macro_f1(task.label_field, task.labels),
                     config=settings.pld)
     compiled = optimizer.compile(task.make_program(settings.strategy), trainset=trainset, valset=valset)
     report = compiled.pld_report
     digests = model_digests({"teacher": teacher_lm, "student": student_lm})
+    backends = {"teacher": backend_record(teacher_lm), "student": backend_record(student_lm)}
     manifest = dict(
         task=task.name, strategy=settings.strategy, signature=f"{task.signature.__module__}.{task.signature.__name__}",
         label_field=task.label_field, labels=list(task.labels),
@@ -83,12 +92,15 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings, opt
         teacher_model=settings.teacher, student_model=settings.student, model_digests=digests,
         data_fingerprints={"train": fingerprint(trainset), "val": fingerprint(valset)},
         costs={"totals": report.totals, "seconds": {k: v.seconds for k, v in report.phases.items()}},
-        student_options={"label_mode": options.label_mode, "calibrate": options.calibrate},
+        student_options={"label_mode": roles.student.label_mode, "calibrate": roles.student.calibrate},
+        backends=backends,
     )
     files = {
         "report.json": report.model_dump_json(indent=2),
-        "report.md": render_report_markdown(task.name, settings.teacher, settings.student, report),
+        "report.md": render_report_markdown(task.name, backends["teacher"].describe(), backends["student"].describe(),
+                                            report),
     }
     path = write_artifact(out, compiled, files, manifest)
+    log_artifact_folder(compiled, path)  # MLflow: into the run the compile was logged to
     logger.info("wrote %s", path)
     return path

@@ -21,7 +21,7 @@ from pld.pipeline.clustering import Embedder, cluster_traces
 from pld.pipeline.hygiene import rejected, rule_problem, screen_traces
 from pld.inputs import check_examples, infer_labels, split_valset
 from pld.backends.lm import default_concurrency, make_lm
-from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, ModelSpec
 from pld.metrics import MacroF1, macro_f1
 from pld.pipeline.render import base_instructions, with_rules
 from pld.pipeline.repair import repair_rules
@@ -30,6 +30,7 @@ from pld.rules import CandidateRule, RejectedRule, SelectedRule, Trace
 from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import greedy_select
 from pld.pipeline.teacher import Teacher
+from pld.tracking import log_compile
 from pld.pipeline.traces import collect_traces, program_task, teacher_accuracy
 from pld.usage import UsageCounter, counting
 
@@ -39,8 +40,8 @@ class PLD(Teleprompter):
     def __init__(
         self,
         *,
-        teacher_lm: str | dspy.BaseLM = DEFAULT_TEACHER,
-        student_lm: str | dspy.BaseLM = DEFAULT_STUDENT,
+        teacher_lm: str | ModelSpec | dspy.BaseLM = DEFAULT_TEACHER,
+        student_lm: str | ModelSpec | dspy.BaseLM = DEFAULT_STUDENT,
         metric: MacroF1 | None = None,
         embedder: Embedder | None = None,
         config: PLDConfig | None = None,
@@ -52,7 +53,8 @@ class PLD(Teleprompter):
         (``pld.ConfigError``), not minutes into a run.
 
         Args:
-            teacher_lm: The teacher, as a model spec (see ``pld.make_lm``) or a DSPy LM.
+            teacher_lm: The teacher: a model spec (see ``pld.make_lm``), a spec with its own options
+                (``pld.ModelSpec(spec, LMOptions(api_base=..., temperature=...))``), or a DSPy LM.
             student_lm: The student whose validation Macro F1 selects the rules.
             metric: ``macro_f1(label_field=..., labels=...)``; labels default to the signature's Literal.
             embedder: Maps a list of micro-rules to vectors; TF-IDF by default (offline).
@@ -104,7 +106,7 @@ class PLD(Teleprompter):
         student: dspy.Module,
         *,
         trainset: Sequence[dspy.Example],
-        teacher: dspy.BaseLM | str | None = None,
+        teacher: dspy.BaseLM | str | ModelSpec | None = None,
         valset: Sequence[dspy.Example] | None = None,
     ) -> dspy.Module:
         """Return a deep copy of ``student`` whose instructions hold the selected rules.
@@ -193,6 +195,7 @@ class PLD(Teleprompter):
             i: {"rules": texts, "score": score, "full_eval_score": score} for i, (texts, score) in enumerate(selection.evaluated)
         }
         compiled._compiled = True
+        log_compile(compiled, report)  # MLflow, when a run or compile autologging is active
         return compiled
 
     def _candidates(self, teacher: Teacher, teacher_lm: dspy.BaseLM, budget: CallBudget, traces: list[Trace],
@@ -257,7 +260,10 @@ def _selected_rules(selection, final_texts: list[str]) -> list[SelectedRule]:
     return result
 
 
-def _resolve_lm(lm: str | dspy.BaseLM) -> dspy.BaseLM:
+def _resolve_lm(lm: str | ModelSpec | dspy.BaseLM) -> dspy.BaseLM:
+    """A ready LM as it is; a spec, or a spec with its own options (``ModelSpec``), built by ``make_lm``."""
+    if isinstance(lm, ModelSpec):
+        return make_lm(lm.spec, lm.options)
     return make_lm(lm) if isinstance(lm, str) else lm
 
 

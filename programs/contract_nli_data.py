@@ -26,7 +26,11 @@ logger = logging.getLogger(__name__)
 
 CONTRACT_NLI_INPUTS: tuple[str, ...] = ("document", "hypothesis")
 CONTRACT_NLI_HUB_ID = "kiddothe2b/contract-nli"
-CONTRACT_NLI_HUB_CONFIG = "contractnli_a"
+# The hub's two configurations are the paper's two inputs: `contractnli_a` pairs each hypothesis
+# with its evidence spans only (Task A: 9.79k rows whose "premise" differs per hypothesis), while
+# `contractnli_b` pairs it with the whole NDA (Task B: 10,319 rows = 607 NDAs x 17 hypotheses, in
+# the official train/dev/test split), which is what the official files and our program read.
+CONTRACT_NLI_HUB_CONFIG = "contractnli_b"
 # ASSUMPTION (not checked against the hub, which we cannot reach): the hub's integer `label` is
 # 0 = Contradiction, 1 = Entailment, 2 = NotMentioned, the order common to NLI sets on the hub.
 # Used only when the dataset carries no ClassLabel names; when it does, the names win.
@@ -172,6 +176,11 @@ def contract_nli_examples_from_hub(
         label = check_label(raw, CONTRACT_NLI_LABELS, where)
         premise, hypothesis = text_field(row, "premise", where), text_field(row, "hypothesis", where)
         by_document.setdefault(premise, []).append((hypothesis, label))
+    if by_document and len(by_document) * 2 > row_number + 1:
+        raise DataError(
+            f"{CONTRACT_NLI_HUB_ID}: {row_number + 1} rows hold {len(by_document)} different premises; "
+            "these are evidence spans (config contractnli_a), not whole documents (contractnli_b)"
+        )
     examples = []
     for document, pairs in by_document.items():
         doc_id = f"hub-{_short_hash(document)}"
@@ -189,7 +198,8 @@ def contract_nli_examples_from_hub(
 
 
 def load_contract_nli_hub(split: str) -> list[dspy.Example]:
-    """Load one split (``train``, ``validation`` or ``test``) of the hub's ``contractnli_a``."""
+    """Load one split (``train``, ``validation`` or ``test``) of the hub's whole-document
+    configuration: one example per (NDA, hypothesis), as the official files give them."""
     dataset = load_hub_split(CONTRACT_NLI_HUB_ID, CONTRACT_NLI_HUB_CONFIG, split)
     names = class_label_names(dataset_features(dataset).get("label"))
     label_names = normalise_nli_label_names(names) if names else CONTRACT_NLI_HUB_LABELS

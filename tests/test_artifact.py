@@ -9,7 +9,7 @@ import dspy
 import pytest
 
 import pld
-from pld.artifacts.artifact import SCHEMA_VERSION, decoding_options, read_manifest, write_artifact
+from pld.artifacts.artifact import SCHEMA_VERSION, read_manifest, write_artifact
 from pld.artifacts.atomic import previous_path
 from pld.errors import ArtifactError
 from pld.evaluate import student_adapter
@@ -152,13 +152,17 @@ def test_cot_artifacts_are_checked_per_predictor(tmp_path):
     assert RULES[0] in loaded.predict.predict.signature.instructions
 
 
-def test_loading_keeps_the_recorded_decoding_unless_set_explicitly(tmp_path):
+def test_loading_keeps_the_recorded_decoding_unless_set_explicitly(tmp_path, monkeypatch):
     program = get_task("stereoset").make_program()
     compiled = with_rules(program, base_instructions(program), RULES)
     fields = _manifest_fields(student_options={"label_mode": "grammar", "calibrate": True})
-    manifest = read_manifest(write_artifact(tmp_path / "art", compiled, {}, fields))
-    chosen = LMOptions(api_base="http://server:8000/v1")
-    assert decoding_options(manifest) == LMOptions(label_mode="grammar", calibrate=True)
-    assert decoding_options(manifest, chosen) == chosen  # every field of explicit options counts
-    merged = decoding_options(manifest, chosen, explicit=["calibrate"])
-    assert (merged.label_mode, merged.calibrate, merged.api_base) == ("grammar", False, "http://server:8000/v1")
+    path = write_artifact(tmp_path / "art", compiled, {}, fields)
+    built: list[LMOptions] = []
+    monkeypatch.setattr("pld.backends.lm.make_lm", lambda spec, options=None, **_: built.append(options) or
+                        function_lm(_student, "s")[0])
+    pld.load(path, options=LMOptions(api_base="http://server:8000/v1"))
+    assert (built[-1].label_mode, built[-1].calibrate, built[-1].api_base) == ("grammar", True, "http://server:8000/v1")
+    pld.load(path, calibrate=False)
+    assert (built[-1].label_mode, built[-1].calibrate) == ("grammar", False)
+    pld.load(path, options=LMOptions(label_mode="score", calibrate=False), label_mode="score")
+    assert (built[-1].label_mode, built[-1].calibrate) == ("score", True)  # a default-valued field keeps the record

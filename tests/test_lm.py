@@ -33,10 +33,12 @@ def test_ollama_host_comes_from_option_then_environment(monkeypatch):
     assert ollama_host(LMOptions(api_base="http://h:1/v1")) == "http://h:1"
 
 
-def test_ollama_lm_uses_the_openai_compatible_endpoint():
-    lm = make_lm("ollama/gemma3:4b", LMOptions(api_base="http://127.0.0.1:1"), check=False)
-    assert lm.model == "openai/gemma3:4b"
-    assert lm.kwargs["api_base"] == "http://127.0.0.1:1/v1"
+def test_ollama_lm_uses_ollamas_own_api():
+    from pld.backends.ollama_engine import OllamaEngine
+
+    lm = make_lm("ollama/gemma3:4b", LMOptions(api_base="http://127.0.0.1:1/v1"), check=False)
+    assert lm.model == "ollama/gemma3:4b"
+    assert isinstance(lm.engine, OllamaEngine) and lm.engine.server == "http://127.0.0.1:1"
 
 
 def test_openai_without_a_key_explains_the_fix(monkeypatch):

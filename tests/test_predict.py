@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import pld.artifacts.artifact
-from pld.artifacts.artifact import decoding_options, read_manifest
+from pld.artifacts.artifact import read_manifest
+from pld.artifacts.binding import bind_student
 from pld.batch import read_inputs
 from pld.cli import main
 from pld.errors import BackendError
@@ -136,14 +137,33 @@ def test_model_options_reach_the_student_and_decoding_follows_the_artifact(artif
     rows = tmp_path / "in.jsonl"
     rows.write_bytes(_row() + b"\n")
     assert main(["predict", str(artifact), "--input", str(rows), "--api-base", "http://gpu-box:8000/v1"]) == 0
-    options, explicit = calls[-1]["options"], calls[-1]["explicit"]
-    assert options.api_base == "http://gpu-box:8000/v1" and explicit == []
+    options = calls[-1]["options"]
+    assert options.api_base == "http://gpu-box:8000/v1"
+    assert (calls[-1]["label_mode"], calls[-1]["calibrate"]) == (None, None)  # None: as the artifact records
+    assert main(["predict", str(artifact), "--input", str(rows), "--student-api-base", "http://other:8000/v1"]) == 0
+    assert calls[-1]["options"].api_base == "http://other:8000/v1"
     manifest = read_manifest(artifact).model_copy(update={"student_options": {"label_mode": "grammar", "calibrate": True}})
-    merged = decoding_options(manifest, options, explicit)
-    assert (merged.label_mode, merged.calibrate, merged.api_base) == ("grammar", True, "http://gpu-box:8000/v1")
-    assert main(["predict", str(artifact), "--input", str(rows), "--label-mode", "grammar"]) == 0
-    assert calls[-1]["explicit"] == ["label_mode"] and calls[-1]["options"].label_mode == "grammar"
-    assert decoding_options(manifest, calls[-1]["options"], calls[-1]["explicit"]).label_mode == "grammar"
+    seen = _bound(manifest, calls[-1])
+    assert (seen.label_mode, seen.calibrate, seen.api_base) == ("grammar", True, "http://other:8000/v1")
+    assert main(["predict", str(artifact), "--input", str(rows), "--label-mode", "score", "--no-calibrate"]) == 0
+    assert (calls[-1]["label_mode"], calls[-1]["calibrate"]) == ("score", False)
+    seen = _bound(manifest, calls[-1])
+    assert (seen.label_mode, seen.calibrate) == ("score", False)
+
+
+def _bound(manifest, kwargs: dict):
+    """The options ``pld.load`` would build the student with, for these load keywords."""
+    built: list = []
+    import pld.backends.lm
+
+    original = pld.backends.lm.make_lm
+    try:
+        pld.backends.lm.make_lm = lambda spec, options=None, **_: built.append(options) or object()
+        bind_student(manifest, "local/gemma3-270m", options=kwargs["options"], label_mode=kwargs["label_mode"],
+                     calibrate=kwargs["calibrate"])
+    finally:
+        pld.backends.lm.make_lm = original
+    return built[0]
 
 
 def test_predict_help_documents_the_exit_status(capsys):

@@ -1,5 +1,6 @@
-"""Label scoring through an OpenAI-compatible server: a real llama.cpp server on loopback, serving
-the same Gemma weights as the embedded student, must give the same labels."""
+"""OpenAI-compatible servers: exact label scoring, the system text in the prompt, token caps that
+stop generations. Model tests run a real llama.cpp server on loopback with the embedded student's
+Gemma weights."""
 
 from __future__ import annotations
 
@@ -16,14 +17,57 @@ import pytest
 from pld.evaluate import student_adapter
 from pld.backends.lm import make_lm
 from pld.backends.options import DEFAULT_STUDENT, LMOptions
-from pld.backends.openai_compat import pick_from_top_logprobs
+from pld.backends.local.prompting import render_chat
+from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.tasks import get_task
 
 
-def test_pick_from_top_logprobs_uses_the_best_listed_prefix():
-    top = {"[[": -0.1, "anti": -1.5, "st": -0.9, "un": -3.0}
-    assert pick_from_top_logprobs(top, ("stereotype", "anti-stereotype", "unrelated")) == "stereotype"
-    assert pick_from_top_logprobs({"x": -0.1}, ("a", "b")) is None
+def _probe(table: dict[str, dict[str, float]], counts: dict[str, int] | None = None):
+    calls: list[str] = []
+
+    def probe(text: str) -> tuple[dict[str, float], int]:
+        calls.append(text)
+        return table[text], (counts or {}).get(text, len(text))  # one "token" per character here
+
+    return probe, calls
+
+
+def test_score_labels_sums_each_labels_own_tokens():
+    # "a" is the likeliest first token, but "anti-stereotype" continues badly: the sum decides.
+    table = {"P": {"a": -0.1, "st": -1.0, "un": -3.0, "x": -4.0}, "Pa": {"nti": -0.2, "x": -0.1, "y": -5.0},
+             "Panti": {"-": -6.0, "y": -0.1, "z": -7.0}, "Pst": {"ereotype": -0.05, "q": -4.0}}
+    probe, calls = _probe(table, {"P": 1, "Pa": 2, "Panti": 3, "Pst": 2})
+    pieces = [("st", "ereotype"), ("a", "nti", "-", "stereotype"), ("un", "related")]
+    assert score_labels("P", pieces, probe) == 0
+    assert "Pun" not in calls  # "unrelated" (-3.0) was beaten without scoring its second token
+
+
+def test_score_labels_never_guesses_from_an_unlisted_token():
+    table = {"P": {"[[": -0.1, "x": -2.0}}
+    probe, _ = _probe(table, {"P": 1})
+    with pytest.raises(ScoringFallback, match="outside the listed"):
+        score_labels("P", [("stereotype",), ("unrelated",)], probe)
+
+
+def test_score_labels_refuses_when_the_label_merges_with_the_prompt():
+    table = {"P": {"a": -0.1, "b": -3.0}, "Pa": {"c": -0.1}}
+    probe, _ = _probe(table, {"P": 1, "Pa": 1})  # "Pa" tokenized as one token: not the label's own
+    with pytest.raises(ScoringFallback, match="merge"):
+        score_labels("P", [("a", "c"), ("b",)], probe)
+
+
+def test_gemma_turns_keep_the_system_text():
+    prompt = render_chat("gemma", "RULES: always answer X.", [("user", "question")])
+    assert prompt == "<start_of_turn>user\nRULES: always answer X.\n\nquestion<end_of_turn>\n<start_of_turn>model\n"
+    assert "RULES" in render_chat("gemma", "RULES", [])
+    assert render_chat("chatml", "RULES", [("user", "q")]).startswith("<|im_start|>system\nRULES<|im_end|>")
+
+
+def test_server_routes_send_a_token_cap_the_server_honours():
+    lm = make_lm("openai/gemma", LMOptions(api_base="http://127.0.0.1:9/v1"), check=False)
+    assert lm.kwargs["extra_body"] == {"max_tokens": lm.kwargs["max_tokens"]} and lm.kwargs["max_tokens"] > 0
+    capped = make_lm("openai/gemma", LMOptions(api_base="http://127.0.0.1:9/v1", max_tokens=32), check=False)
+    assert capped.kwargs["extra_body"] == {"max_tokens": 32}
 
 
 def test_chat_format_needs_a_server_address():
@@ -67,20 +111,36 @@ def server():
 
 
 @pytest.mark.model
-def test_server_scoring_gives_the_embedded_labels(server, data_dir):
+def test_server_scoring_gives_the_embedded_labels(server, data_dir, monkeypatch):
+    """Both engines score each label by the summed log-probability of its own tokens: same labels."""
+    import pld.backends.openai_compat as compat
+
+    scored: list[tuple[str, int]] = []
+
+    def recording(prompt, pieces, probe):
+        index = score_labels(prompt, pieces, probe)
+        scored.append((prompt, index))
+        return index
+
+    monkeypatch.setattr(compat, "score_labels", recording)
     task = get_task("stereoset")
-    examples = task.load_splits(data_dir).val[:6]
+    examples = task.load_splits(data_dir).val[:12]
     program = task.make_program()
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
-    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
-    labels = {}
-    for name, lm in (("served", served), ("embedded", embedded)):
-        with dspy.context(lm=lm, adapter=student_adapter()):
-            labels[name] = [program(**ex.inputs()).label for ex in examples]
-    agree = sum(a == b for a, b in zip(labels["served"], labels["embedded"]))
-    assert agree >= 5, labels
+    with dspy.context(lm=served, adapter=student_adapter()):
+        labels = [program(**ex.inputs()).label for ex in examples]
+    assert set(labels) <= set(task.labels)
     assert sum(served.engine.label_paths.values()) == len(examples)  # every label says its path
-    assert set(labels["served"]) <= set(task.labels)
+    assert served.engine.label_paths["logprobs"] + sum(served.engine.fallback_reasons.values()) == len(examples)
+    assert served.engine.label_paths["logprobs"] >= len(examples) - 2, served.engine.fallback_reasons
+
+    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False)).engine.engine
+    choices = tuple(task.labels)
+    with embedded._lock:
+        embedded._load()
+        for prompt, index in scored:
+            totals = embedded._labels.summed_logprobs(prompt, choices)
+            assert max(range(len(choices)), key=totals.__getitem__) == index, (prompt[-200:], totals)
 
 
 class YesNo(dspy.Signature):
@@ -91,10 +151,29 @@ class YesNo(dspy.Signature):
 
 
 @pytest.mark.model
-def test_server_scores_labels_from_one_token_of_log_probabilities(server):
+def test_server_scores_a_yes_no_label_from_log_probabilities(server):
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
     with dspy.context(lm=served, adapter=student_adapter()):
         answer = dspy.Predict(YesNo)(question="Is the sky blue on a clear day?").answer
     assert answer in ("Yes", "No")
-    assert served.engine.label_paths["logprobs"] == 1
-    assert served.history[-1]["usage"]["completion_tokens"] == 1
+    assert served.engine.label_paths["logprobs"] == 1, served.engine.fallback_reasons
+
+
+@pytest.mark.model
+def test_chat_route_stops_at_the_token_cap(server):
+    lm = make_lm("openai/gemma3-270m", LMOptions(api_base=server, max_tokens=24, cache=False))
+    lm(messages=[{"role": "user", "content": "Count from 1 to 500, one number per line."}])
+    assert lm.history[-1]["usage"]["completion_tokens"] <= 24  # uncapped, this server runs to a full context
+
+
+@pytest.mark.model
+def test_rules_reach_the_servers_prompt(server):
+    """Longer rules, more prompt tokens counted by the server: the system text is sent."""
+    served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
+    counts = []
+    for rules in ("Answer the question.", "Answer the question. " + "Rule: a dragon is never blue. " * 10):
+        signature = YesNo.with_instructions(rules)
+        with dspy.context(lm=served, adapter=student_adapter()):
+            dspy.Predict(signature)(question="Is the sky blue?")
+        counts.append(served.history[-1]["usage"]["prompt_tokens"])
+    assert counts[1] > counts[0] + 50, counts

@@ -386,3 +386,68 @@ def test_check_examples_lets_label_free_training_data_through() -> None:
 
     unlabelled = [dspy.Example(text="x").with_inputs("text"), _example(label=None)]
     assert check_examples(unlabelled, "trainset", "label", labelled=False, labels=("pos", "neg")) == unlabelled
+
+
+def _hub_rows_from_official(path: Path) -> Any:
+    """The official JSON in the hub's whole-document layout (kiddothe2b/contract-nli, config
+    contractnli_b): one row per (NDA, hypothesis), the label a ClassLabel index."""
+    import datasets
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    names = ["contradiction", "entailment", "neutral"]
+    index = {"Contradiction": 0, "Entailment": 1, "NotMentioned": 2}
+    rows = [{"premise": document["text"], "hypothesis": data["labels"][key]["hypothesis"],
+             "label": index[annotation["choice"]]}
+            for document in data["documents"]
+            for key, annotation in document["annotation_sets"][0]["annotations"].items()]
+    text = datasets.Value("string")
+    return datasets.Dataset.from_list(rows, features=datasets.Features(
+        {"premise": text, "hypothesis": text, "label": datasets.ClassLabel(names=names)}))
+
+
+def test_contract_nli_hub_reads_whole_documents_like_the_files(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    from pld.programs import load_contract_nli_hub
+
+    official = data_dir / "contract_nli" / "train_50docs.json"
+    asked: list[tuple[str, str | None, str]] = []
+
+    def load_dataset(hub_id: str, config: str | None = None, split: str = "train", **_: Any) -> Any:
+        asked.append((hub_id, config, split))
+        return _hub_rows_from_official(official)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    hub = load_contract_nli_hub("train")
+    files = load_contract_nli_file(official)
+
+    assert asked == [("kiddothe2b/contract-nli", "contractnli_b", "train")]  # whole NDAs, not evidence spans
+    assert len({pair.doc_id for pair in hub}) == len({pair.doc_id for pair in files}) == 50
+    assert len(hub) == len(files) == 50 * 17
+    triple = lambda pair: (pair.document, pair.hypothesis, pair.label)  # noqa: E731
+    assert sorted(map(triple, hub)) == sorted(map(triple, files))
+    for _, group in groupby(hub, key=lambda pair: pair.doc_id):  # a document's pairs are consecutive
+        assert len(list(group)) == 17
+
+
+def test_contract_nli_hub_refuses_evidence_span_rows() -> None:
+    from pld.programs import contract_nli_examples_from_hub
+
+    spans = [{"premise": f"Span {i} of some NDA.", "hypothesis": f"H{i % 17}.", "label": i % 3} for i in range(34)]
+    with pytest.raises(DataError, match="evidence spans .*contractnli_a.*contractnli_b"):
+        contract_nli_examples_from_hub(spans, ("Contradiction", "Entailment", "NotMentioned"))
+
+
+def test_source_flag_reaches_the_loaders(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pld.cli import build_parser
+    from pld.commands.compile import settings_from
+    from pld.distill.job import DistillSettings
+
+    parser = build_parser()
+    assert settings_from(parser.parse_args(["compile", "--source", "hub"])).source == "hub"
+    assert settings_from(parser.parse_args(["compile"])).source == "files"
+    for command in (["evaluate", "--task", "stereoset"], ["distill-data", "--task", "stereoset", "--out", "x"]):
+        assert parser.parse_args([*command, "--source", "hub"]).source == "hub"
+    assert DistillSettings(source="hub").source == "hub"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["compile", "--source", "web"])

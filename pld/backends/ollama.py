@@ -1,5 +1,6 @@
 """Ollama servers: where one runs, whether it serves a model (and that model's digest), and the
-DSPy LM that talks to it through its OpenAI-compatible endpoint."""
+DSPy LM that talks to it through Ollama's own API (``/api/generate``, ``/api/chat``), which sets
+the context window per request; the OpenAI-compatible ``/v1`` cannot, and is not used."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 
 from pld.backends.info import BackendInfo, BackendLM
 from pld.backends.options import DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, LMOptions
-from pld.errors import BackendError
+from pld.errors import BackendError, ConfigError
 from pld.faults import redact, retry_transient, split_credentials
 
 
@@ -42,24 +43,27 @@ def check_ollama(host: str, tag: str, *, timeout: float = 5.0, retries: int = DE
     raise BackendError(f"Ollama at {shown} does not have the model {tag!r}. Run `ollama pull {tag}` first.")
 
 
-def ollama_lm(tag: str, options: LMOptions, *, check: bool) -> BackendLM:
-    """``ollama/<tag>``; ``check`` asks the server for the model (and its digest) before any run."""
+def ollama_lm(tag: str, options: LMOptions, *, check: bool, num_ctx: int | None = None) -> BackendLM:
+    """``ollama/<tag>`` through Ollama's own API (``pld.backends.ollama_engine``); ``check`` asks the
+    server for the model (and its digest) before any run; ``num_ctx`` fixes the context window
+    instead of sizing it from the prompts."""
+    import ollama
+
+    from pld.backends.ollama_engine import OllamaEngine
+
+    if options.calibrate:
+        raise ConfigError("--calibrate needs the embedded backend (local/...); an Ollama student scores labels "
+                          "from the server's top log-probabilities, uncalibrated.")
     host = ollama_host(options)
     probe_timeout = min(options.timeout or 10.0, 10.0)
     digest = check_ollama(host, tag, timeout=probe_timeout, retries=options.num_retries) if check else None
     url, headers = split_credentials(host)
     backend = BackendInfo(spec=f"ollama/{tag}", kind="ollama", server=redact(url), timeout=options.timeout,
                           ollama_digest=digest)
-    # DSPy 3.4's `ollama_chat/` route fails on an empty credential; Ollama's OpenAI-compatible
-    # endpoint works. Ollama ignores the key, but OpenAI clients require one. Basic auth from
-    # `user:password@` travels as a header (LiteLLM's route carries it), never in the address.
-    return BackendLM(
-        f"openai/{tag}",
-        backend=backend,
-        api_base=f"{url}/v1",
-        api_key="ollama",
-        cache=options.cache,
-        **({"extra_headers": headers} if headers else {}),
-        **options.generation_kwargs(),
-        **options.request_kwargs(),
-    )
+    # One attempt per request: DSPy retries the transient faults the engine reports (no double waits).
+    client = ollama.Client(host=url, timeout=options.timeout, headers=headers or None)
+    engine = OllamaEngine(client, tag, server=redact(url), num_ctx=num_ctx, label_mode=options.label_mode)
+    # The label mode is part of the model name, so DSPy's response cache keeps the two apart.
+    suffix = "+grammar" if options.label_mode == "grammar" else ""
+    return BackendLM(f"ollama/{tag}{suffix}", backend=backend, engine=engine, cache=options.cache,
+                     num_retries=options.num_retries, **options.generation_kwargs())

@@ -1,11 +1,12 @@
 """OpenAI-compatible servers that serve raw text completions (llama.cpp server, vLLM, Ollama's
-/v1/completions): label fields are scored from the top log-probabilities of one output token.
+/v1/completions): label fields are scored exactly, from the log-probabilities of each label's own
+tokens (``pld.backends.served_labels``).
 
-The prompt is rendered client-side in the model's turn format (``chat_format``), the field header
-is written by us, and the server is asked for a single token with its top alternatives; the label
-whose spelling starts with the most likely listed token wins (the same rule as embedded scoring).
-When no listed token starts a label, the label is generated (a GBNF grammar for llama.cpp
-servers, free text otherwise); ``label_paths`` counts which path answered.
+The prompt is rendered client-side in the model's turn format (``chat_format``; Gemma's system
+text opens the first user turn), and the field header is written by us. The labels are tokenized
+by the server's ``/extras/tokenize`` (llama.cpp server); when that is missing or the scores cannot
+settle the choice, the label is generated (a GBNF grammar for llama.cpp servers, free text
+otherwise). ``label_paths`` counts which path answered, ``fallback_reasons`` why scoring did not.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.local.prompting import choice_grammar, decode_fields, parse_output_fields, render_chat
+from pld.backends.served_labels import ScoringFallback, score_labels
 
-TOP_LOGPROBS = 20
+TOP_LOGPROBS = (1000, 20)  # a base model's label tokens sit far below the top 20; many servers cap at 20
+DEFAULT_MAX_TOKENS = 384  # a server student's generated fields stop here when no cap is given
 
 
 def lm15_error(exc: Exception) -> Exception:
@@ -54,22 +57,11 @@ def lm15_error(exc: Exception) -> Exception:
     return lm15.InvalidRequestError(message, **kwargs)
 
 
-def pick_from_top_logprobs(top: dict[str, float], choices: tuple[str, ...]) -> str | None:
-    """The choice whose prefix is spelled by the most likely listed token; None if none is."""
-    best: tuple[float, int] | None = None
-    for token, logprob in top.items():
-        if not token:
-            continue
-        for index, choice in enumerate(choices):
-            if choice.startswith(token) and (best is None or logprob > best[0]):
-                best = (logprob, index)
-    return None if best is None else choices[best[1]]
-
-
 class CompletionsEngine:
     """A DSPy engine over ``POST /v1/completions``; thread-safe (the OpenAI client is)."""
 
-    def __init__(self, base_url: str, model: str, *, chat_format: str, api_key: str = "none", max_tokens: int = 384,
+    def __init__(self, base_url: str, model: str, *, chat_format: str, api_key: str = "none",
+                 max_tokens: int = DEFAULT_MAX_TOKENS,
                  headers: dict[str, str] | None = None, timeout: float | None = None):
         import openai
 
@@ -77,10 +69,16 @@ class CompletionsEngine:
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key, default_headers=headers or None,
                                     timeout=timeout, max_retries=0)
         self.base_url = base_url
+        self.api_key = api_key
+        self.headers = dict(headers or {})
+        self.timeout = timeout
         self.model = model
         self.chat_format = chat_format
         self.max_tokens = max_tokens
         self.label_paths: Counter[str] = Counter()
+        self.fallback_reasons: Counter[str] = Counter()
+        self._pieces: dict[str, tuple[str, ...] | None] = {}
+        self._top_index = 0
         self._lock = threading.Lock()
 
     def __deepcopy__(self, memo: dict) -> CompletionsEngine:
@@ -107,19 +105,33 @@ class CompletionsEngine:
             if result.usage is not None:
                 usage["input"] += result.usage.prompt_tokens
                 usage["output"] += result.usage.completion_tokens
-            return result.choices[0]
+            return result
 
         def generate(text: str, stop: list[str] | None = None, **kwargs: Any) -> str:
-            return call(text, max_tokens=config.max_tokens or self.max_tokens, stop=stop or ["[[ ##"], **kwargs).text
+            return call(text, max_tokens=config.max_tokens or self.max_tokens, stop=stop or ["[[ ##"], **kwargs).choices[0].text
+
+        def probe(text: str) -> tuple[dict[str, float], int]:
+            for top_n in TOP_LOGPROBS[self._top_index:]:
+                try:
+                    result = call(text, max_tokens=1, logprobs=top_n)
+                    break
+                except dspy.lm15.InvalidRequestError:
+                    if top_n == TOP_LOGPROBS[-1]:
+                        raise
+                    self._top_index += 1  # this server refuses so many: ask for fewer from now on
+            logprobs = result.choices[0].logprobs
+            tops = logprobs.top_logprobs if logprobs else None
+            return dict((tops or [{}])[0] or {}), result.usage.prompt_tokens if result.usage else -1
 
         def choose(text: str, choices: tuple[str, ...], position: int) -> str:
             if not config.temperature:
-                choice = call(text, max_tokens=1, logprobs=TOP_LOGPROBS)
-                top = (choice.logprobs.top_logprobs or [{}])[0] if choice.logprobs else {}
-                picked = pick_from_top_logprobs(dict(top), choices)
-                if picked is not None:
+                try:
+                    pieces = [self._label_pieces(choice) for choice in choices]
+                    picked = choices[score_labels(text, pieces, probe)]
                     self._count("logprobs")
                     return picked
+                except ScoringFallback as fallback:
+                    self._count_fallback(fallback.reason)
             try:
                 value = generate(text, stop=["\n"], extra_body={"grammar": choice_grammar(choices)})
                 self._count("grammar")
@@ -135,6 +147,43 @@ class CompletionsEngine:
         text = decode_fields(prompt, fields, choose=choose, generate=generate) if fields else generate(prompt, list(config.stop))
         return Response(id=None, model=request.model, message=Message.assistant([TextPart(text)]), finish_reason="stop",
                         usage=Usage(input_tokens=usage["input"], output_tokens=usage["output"]))
+
+    def _label_pieces(self, label: str) -> tuple[str, ...]:
+        """The label's own tokens as text, as the server tokenizes it (cached per label)."""
+        if label not in self._pieces:
+            self._pieces[label] = self._tokenize_on_server(label)
+        pieces = self._pieces[label]
+        if pieces is None:
+            raise ScoringFallback("the server has no tokenize endpoint")
+        return pieces
+
+    def _tokenize_on_server(self, text: str) -> tuple[str, ...] | None:
+        """llama.cpp server's ``/extras/tokenize`` (leading BOS dropped), each token detokenized."""
+        import httpx
+
+        root = self.base_url.rstrip("/").removesuffix("/v1")
+        headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}  # basic auth, if given, wins
+        try:
+            with httpx.Client(timeout=self.timeout or 30.0, headers=headers) as client:
+                answer = client.post(f"{root}/extras/tokenize", json={"input": text, "model": self.model})
+                if answer.status_code != 200:
+                    return None
+                tokens = [int(token) for token in answer.json()["tokens"]]
+                if len(tokens) > 1:
+                    first = client.post(f"{root}/extras/tokenize", json={"input": "", "model": self.model}).json()
+                    tokens = tokens[len(first["tokens"]):]  # the BOS the server adds to any text
+                pieces = []
+                for token in tokens:
+                    reply = client.post(f"{root}/extras/detokenize", json={"tokens": [token], "model": self.model})
+                    reply.raise_for_status()
+                    pieces.append(reply.json()["text"])
+        except (httpx.HTTPError, KeyError, ValueError, TypeError):
+            return None
+        return tuple(pieces) if "".join(pieces) == text else None
+
+    def _count_fallback(self, reason: str) -> None:
+        with self._lock:
+            self.fallback_reasons[reason] += 1
 
     def _count(self, path: str) -> None:
         with self._lock:

@@ -45,3 +45,29 @@ class LMOptions:
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
         return kwargs
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model spec with its own options, for one role: ``PLD(student_lm=ModelSpec("ollama/gemma3:4b",
+    LMOptions(api_base="http://gpu-box:11434")))`` puts the student on its own server."""
+
+    spec: str
+    options: LMOptions = LMOptions()
+
+
+@dataclass(frozen=True)
+class RoleOptions:
+    """Each role's own options, so that a teacher and a student can sit on different servers with
+    their own temperature, token cap, timeout and retries."""
+
+    teacher: LMOptions = LMOptions()
+    student: LMOptions = LMOptions()
+
+    @classmethod
+    def of(cls, options: LMOptions | RoleOptions | None) -> RoleOptions:
+        """``options`` as per-role options: one ``LMOptions`` applies to both roles."""
+        if isinstance(options, RoleOptions):
+            return options
+        shared = options or LMOptions()
+        return cls(teacher=shared, student=shared)

@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from pld.commands.types import non_negative_int
-from pld.backends.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions
+from pld.backends.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions, RoleOptions
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
 # them equal to pld.tasks.TASKS.
 TASK_NAMES = ("stereoset", "contract_nli", "logiqa")
 
+CHAT_FORMATS = ("gemma", "chatml")  # pld.backends.local.prompting.CHAT_FORMATS, without importing DSPy
+
 NOTE = ("Note: tiny local models show how PLD works, not the quality the paper reports "
         "(a frontier teacher and Gemma-3 4B served by Ollama).")
-
-
-def add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs; "
-                                           "user:password@ in it is sent as HTTP basic auth")
-    parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--max-tokens", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds the data samples, the models and every random choice of the run (default 0)")
-    parser.add_argument("--no-cache", action="store_true", help="bypass DSPy's response cache")
-    parser.add_argument("--label-mode", choices=["score", "grammar"], default="score",
-                        help="embedded models: score the labels in one pass, or generate under a grammar")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="embedded models: contextual calibration of label scores (content-free input)")
-    parser.add_argument("--chat-format", choices=["gemma", "chatml"], default=None,
-                        help="openai/ specs with --api-base: score labels from log-probabilities via /v1/completions, "
-                             "rendering prompts in this turn format")
-    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S,
-                        help=f"servers: seconds a request may wait for its answer (default {DEFAULT_TIMEOUT_S:g})")
-    parser.add_argument("--retries", type=non_negative_int, default=DEFAULT_RETRIES,
-                        help="servers: retries of a timeout, HTTP 429 or 5xx, with exponential backoff "
-                             f"(default {DEFAULT_RETRIES}); other server faults stop the run at once")
-    parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
 
 
 def _seconds(text: str) -> float:
@@ -49,8 +31,74 @@ def _seconds(text: str) -> float:
     return value
 
 
-def lm_options(args: argparse.Namespace) -> LMOptions:
-    return LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
-                     api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode,
-                     calibrate=args.calibrate, chat_format=args.chat_format, timeout=args.timeout,
-                     num_retries=args.retries)
+ROLES = ("teacher", "student")
+
+# (flag, LMOptions field, argparse type, help): the settings a role can have of its own. The
+# unprefixed flag is the default for every role; --teacher-FLAG / --student-FLAG override it.
+ROLE_SETTINGS: tuple[tuple[str, str, Any, str], ...] = (
+    ("api-base", "api_base", str, "server address"),
+    ("temperature", "temperature", float, "sampling temperature"),
+    ("max-tokens", "max_tokens", int, "cap on generated tokens"),
+    ("timeout", "timeout", _seconds, "seconds a request may wait"),
+    ("retries", "num_retries", non_negative_int, "retries of transient server faults"),
+    ("chat-format", "chat_format", str, "turn format for label scoring via /v1/completions"),
+)
+_METAVARS = {"api-base": "URL", "temperature": "T", "timeout": "SECONDS"}
+
+
+def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES) -> None:
+    """The model options; each of ``roles`` also gets its own ``--ROLE-api-base`` etc."""
+    parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs; "
+                                           "user:password@ in it is sent as HTTP basic auth")
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--max-tokens", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the data samples, the models and every random choice of the run (default 0)")
+    parser.add_argument("--no-cache", action="store_true", help="bypass DSPy's response cache")
+    parser.add_argument("--label-mode", choices=["score", "grammar"], default=None,
+                        help="embedded models: score the labels in one pass (default), or generate under a grammar; "
+                             "a loaded artifact keeps its recorded mode unless this is given")
+    parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
+                        help="embedded models: contextual calibration of label scores (content-free input); "
+                             "a loaded artifact keeps its recorded setting unless this is given")
+    parser.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
+                        help="openai/ specs with --api-base: score labels from log-probabilities via /v1/completions, "
+                             "rendering prompts in this turn format")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S,
+                        help=f"servers: seconds a request may wait for its answer (default {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--retries", type=non_negative_int, default=DEFAULT_RETRIES,
+                        help="servers: retries of a timeout, HTTP 429 or 5xx, with exponential backoff "
+                             f"(default {DEFAULT_RETRIES}); other server faults stop the run at once")
+    parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
+    if roles:
+        group = parser.add_argument_group(
+            "per-role model options", f"--{'/--'.join(roles)}-FLAG overrides --FLAG for that role only; "
+                                      "the unprefixed flag (or its default) applies to every role")
+        for role in roles:
+            for flag, _, kind, text in ROLE_SETTINGS:
+                extra: dict[str, Any] = ({"choices": CHAT_FORMATS} if flag == "chat-format"
+                                         else {"metavar": _METAVARS.get(flag, "N")})
+                group.add_argument(f"--{role}-{flag}", dest=f"{role}_{flag.replace('-', '_')}", default=None,
+                                   type=kind, help=f"the {role}'s {text}", **extra)
+
+
+def lm_options(args: argparse.Namespace, role: str | None = None) -> LMOptions:
+    """The options of ``role`` (its own flags over the shared ones), or the shared options."""
+    options = LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
+                        api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode or "score",
+                        calibrate=bool(args.calibrate), chat_format=args.chat_format, timeout=args.timeout,
+                        num_retries=args.retries)
+    if role is None:
+        return options
+    own = {name: getattr(args, f"{role}_{flag.replace('-', '_')}", None) for flag, name, _, _ in ROLE_SETTINGS}
+    return dataclasses.replace(options, **{name: value for name, value in own.items() if value is not None})
+
+
+def role_options(args: argparse.Namespace) -> RoleOptions:
+    """Teacher and student options, each with its own flags over the shared ones."""
+    return RoleOptions(teacher=lm_options(args, "teacher"), student=lm_options(args, "student"))
+
+
+def decoding_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """``--label-mode`` / ``--calibrate`` as ``pld.load`` keywords: None keeps the artifact's setting."""
+    return {"label_mode": args.label_mode, "calibrate": args.calibrate}

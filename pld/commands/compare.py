@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="fault injection: NAME (one of --optimizers) raises instead of compiling, to check that "
                              "a failing method is reported in its row and the others complete; repeatable")
     parser.add_argument("--retry-failed", action="store_true", help="run failed methods again instead of reusing them")
-    add_model_args(parser)
+    add_model_args(parser, roles=())  # compare() takes one LMOptions for both roles
     FLAGS.add(parser.add_argument_group("PLD settings of the pld row (pld.PLDConfig)"), COMPARE_PLD)
     parser.set_defaults(func=run)
 

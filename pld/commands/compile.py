@@ -11,7 +11,7 @@ import os
 import time
 from typing import get_args
 
-from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import positive_int
 from pld.config import CompileSettings, Strategy
@@ -32,6 +32,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--strategy", choices=get_args(Strategy), default=defaults.strategy)
     parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples (teacher traces)")
     parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples (rule selection)")
+    parser.add_argument("--source", choices=["files", "hub"], default="files",
+                        help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
     add_model_args(parser)
     FLAGS.add(parser.add_argument_group("PLD settings (pld.PLDConfig)"), defaults.pld)
     parser.set_defaults(func=run)
@@ -40,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def settings_from(args: argparse.Namespace) -> CompileSettings:
     """The job's settings from parsed flags; ``--seed`` seeds the data samples and PLD alike."""
     return CompileSettings(teacher=args.teacher, student=args.student, strategy=args.strategy, n_train=args.train,
-                           n_val=args.val, data_dir=args.data_dir, pld=FLAGS.read(args, CompileSettings().pld))
+                           n_val=args.val, data_dir=args.data_dir, source=args.source, pld=FLAGS.read(args, CompileSettings().pld))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> None:
     settings = settings_from(args)
     out = args.out or os.path.join("artifacts", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")
     started = time.perf_counter()
-    path = compile_task(args.task, out, settings, lm_options(args))
+    path = compile_task(args.task, out, settings, role_options(args))
     print((path / "report.md").read_text(encoding="utf-8"))
     print(f"artifact: {path}  (wall time {time.perf_counter() - started:.0f} s)")
     if args.student.startswith("local/") or args.teacher.startswith("local/"):

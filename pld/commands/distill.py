@@ -33,7 +33,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--k-shot", type=positive_int, default=5, help="demos in the k-shot prompt compared with zero-shot")
     parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=defaults.strategy,
                         help="the student program whose instructions describe the task (as in `pld compile`)")
-    add_model_args(parser)
+    parser.add_argument("--source", choices=["files", "hub"], default="files",
+                        help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
+    add_model_args(parser, roles=("teacher",))
     FLAGS.add(parser, defaults.pld)
     parser.set_defaults(func=run)
 
@@ -43,11 +45,11 @@ def run(args: argparse.Namespace) -> None:
 
     settings = DistillSettings(
         teacher=args.teacher, rationale_fraction=args.rationale_fraction, split=args.split,
-        n_examples=args.n_examples or None, k_shot=args.k_shot, strategy=args.strategy, data_dir=args.data_dir,
+        n_examples=args.n_examples or None, k_shot=args.k_shot, strategy=args.strategy, data_dir=args.data_dir, source=args.source,
         pld=FLAGS.read(args, CompileSettings().pld),
     )
     started = time.perf_counter()
-    data, path = distill_data(args.task, args.out, settings, lm_options(args))
+    data, path = distill_data(args.task, args.out, settings, lm_options(args, "teacher"))
     print(data.report.summary())
     print(f"wrote {path}/{{multitask,chat,traces}}.jsonl and report.json  (wall time {time.perf_counter() - started:.0f} s)")
     if args.teacher.startswith("local/"):

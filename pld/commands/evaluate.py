@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, decoding_overrides, lm_options
 from pld.commands.types import positive_int
 from pld.backends.options import DEFAULT_STUDENT
 
@@ -19,7 +19,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", choices=["train", "val", "test"], default="test")
     parser.add_argument("--strategy", choices=["zero-shot", "cot"], default="zero-shot")
     parser.add_argument("--threads", type=positive_int, default=1, help="concurrent requests (server backends only)")
-    add_model_args(parser)
+    parser.add_argument("--source", choices=["files", "hub"], default="files",
+                        help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
+    add_model_args(parser, roles=("student",))
     parser.set_defaults(func=run)
 
 
@@ -31,12 +33,13 @@ def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     program = None
     student = args.student or DEFAULT_STUDENT
-    options = lm_options(args)
-    if args.artifact:
-        program = load(args.artifact, student_lm=args.student, task=args.task, options=options)
+    options = lm_options(args, "student")
+    if args.artifact:  # the artifact's label decoding unless --label-mode / --calibrate say otherwise
+        program = load(args.artifact, student_lm=args.student, task=args.task, options=options,
+                       **decoding_overrides(args))
         student = args.student or program.pld_manifest.student_model
     report = evaluate_task(args.task, student, split=args.split, limit=args.limit, strategy=args.strategy,
-                           data_dir=args.data_dir, seed=args.seed, options=options, num_threads=args.threads,
+                           data_dir=args.data_dir, source=args.source, seed=args.seed, options=options, num_threads=args.threads,
                            program=program)
     print(eval_table(args.task, student, args.artifact or args.strategy, report))
     print(f"wall time: {time.perf_counter() - started:.1f} s")

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-from pld.commands.common import add_model_args, lm_options
+from pld.commands.common import add_model_args, decoding_overrides, lm_options
 from pld.errors import DataError
 
 EXIT_STATUS = """exit status:
@@ -31,19 +31,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--errors", help="JSONL of the lines that failed, with line number and reason "
                                          "(default: OUTPUT.errors.jsonl with --output; none without)")
     parser.add_argument("--student", default=None, help="bind another student model spec")
-    add_model_args(parser)
-    parser.set_defaults(func=run, label_mode=None, calibrate=None)  # None: as the artifact records
+    add_model_args(parser, roles=("student",))
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pld.artifacts.artifact import DECODING_FIELDS, load
+    from pld.artifacts.artifact import load
     from pld.batch import BadLine, input_fields, parse_inputs, predict_file, read_input_file
 
     data = read_input_file(args.input)  # before the model loads: a wrong path fails at once
-    explicit = [name for name in DECODING_FIELDS if getattr(args, name) is not None]
-    filled = argparse.Namespace(**{**vars(args), "label_mode": args.label_mode or "score",
-                                   "calibrate": bool(args.calibrate)})
-    program = load(args.artifact, student_lm=args.student, options=lm_options(filled), explicit=explicit)
+    program = load(args.artifact, student_lm=args.student, options=lm_options(args, "student"),
+                   **decoding_overrides(args))
     lines, bad = parse_inputs(data, input_fields(program))
     errors_path = args.errors or (f"{args.output}.errors.jsonl" if args.output else None)
     with ExitStack() as stack:

@@ -38,6 +38,7 @@ class DistillSettings:
     k_shot: int = 5
     strategy: str = _COMPILE.strategy
     data_dir: str | None = None
+    source: str = "files"  # or "hub", as `Task.load_splits`
     pld: PLDConfig = _COMPILE.pld
 
     @property
@@ -54,7 +55,7 @@ def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
     if settings.n_examples is not None and settings.n_examples < 1:
         raise ConfigError(f"number of examples must be at least 1, got {settings.n_examples}")
     task = get_task(task_name)
-    splits = task.load_splits(settings.data_dir, seed=settings.pld.seed)
+    splits = task.load_splits(settings.data_dir, seed=settings.pld.seed, source=settings.source)  # type: ignore[arg-type]
     examples = sample(task, getattr(splits, settings.split), settings.n_examples, settings.pld.seed)
     teacher_lm = make_lm(settings.teacher, options)
     data = build_distill_data(

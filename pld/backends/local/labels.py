@@ -77,6 +77,13 @@ class LabelScorer:
         totals = {index: self._sequence_logprob(prompt_ids, logits, choices[index]) for index in tied}
         return choices[max(totals, key=totals.__getitem__)]
 
+    def summed_logprobs(self, prompt: str, choices: tuple[str, ...]) -> list[float]:
+        """Each choice's summed log-probability of its own tokens: the rule served engines use
+        (``pld.backends.served_labels``), here to compare the two on the same prompts."""
+        prompt_ids = self._tokenize(prompt)
+        logits = eval_prefix_shared(self.llama, prompt_ids)
+        return [self._sequence_logprob(prompt_ids, logits, choice) for choice in choices]
+
     def _tokenize(self, text: str, *, prompt: bool = True) -> list[int]:
         return self.llama.tokenize(text.encode("utf-8"), add_bos=prompt, special=prompt)
 
