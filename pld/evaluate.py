@@ -20,6 +20,7 @@ import dspy
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
+from pld.backends.info import backend_info
 from pld.errors import PLDError
 from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1
@@ -88,6 +89,29 @@ class EvalReport(BaseModel):
     mean_latency_s: float
     p95_latency_s: float
     predictions: list[str | None]
+    # Served students (ollama/, openai/ with --chat-format): which path decoded the labels during this
+    # run ("paths") and, where the engine says, why scoring fell back ("fallbacks"); None otherwise.
+    label_decoding: dict[str, dict[str, int]] | None = None
+
+
+_ENGINE_COUNTERS = {"paths": "label_paths", "fallbacks": "fallback_reasons"}
+
+
+def _label_counts(lm: dspy.BaseLM) -> dict[str, dict[str, int]] | None:
+    """A served engine's label-path counters now (they run for the engine's lifetime)."""
+    engine = getattr(lm, "engine", None)
+    if backend_info(lm).kind not in ("ollama", "openai") or not hasattr(engine, "label_paths"):
+        return None
+    return {key: dict(getattr(engine, name)) for key, name in _ENGINE_COUNTERS.items() if hasattr(engine, name)}
+
+
+def _counted_since(before: dict[str, dict[str, int]] | None,
+                   after: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]] | None:
+    """What the counters added during the run: cached answers and earlier runs never reach it."""
+    if before is None or after is None:
+        return None
+    return {key: {name: n - before.get(key, {}).get(name, 0) for name, n in counts.items()
+                  if n > before.get(key, {}).get(name, 0)} for key, counts in after.items()}
 
 
 def evaluate_program(
@@ -99,6 +123,7 @@ def evaluate_program(
     num_threads: int = 1,
     progress: str | None = None,
 ) -> EvalReport:
+    before = _label_counts(lm)
     with counting({"student": lm}, phase="evaluate") as usage:
         predictions, latencies = run_program(program, examples, lm, num_threads=num_threads, progress=progress)
     totals = usage.totals()
@@ -112,4 +137,5 @@ def evaluate_program(
         mean_latency_s=statistics.fmean(ordered),
         p95_latency_s=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
         predictions=[metric.predicted_label(p) for p in predictions],
+        label_decoding=_counted_since(before, _label_counts(lm)),
     )

@@ -6,12 +6,13 @@ The CLI is a thin shell over these functions; they are the Python API for the sa
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import dspy
 
 from pld.artifacts.artifact import fingerprint, write_artifact
-from pld.artifacts.backends import backend_record
+from pld.artifacts.backends import BackendRecord, backend_record
 from pld.evaluate import EvalReport, evaluate_program
 from pld.backends.info import model_digests
 from pld.backends.lm import make_lm
@@ -94,6 +95,7 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
         costs={"totals": report.totals, "seconds": {k: v.seconds for k, v in report.phases.items()}},
         student_options={"label_mode": roles.student.label_mode, "calibrate": roles.student.calibrate},
         backends=backends,
+        engine=_engine_build(backends.values()),
     )
     files = {
         "report.json": report.model_dump_json(indent=2),
@@ -104,3 +106,12 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
     log_artifact_folder(compiled, path)  # MLflow: into the run the compile was logged to
     logger.info("wrote %s", path)
     return path
+
+
+def _engine_build(records: Iterable[BackendRecord]) -> dict[str, str]:
+    """The embedded engine's build, when a role ran on it (scores near label ties depend on it)."""
+    if not any(record.kind == "local" for record in records):
+        return {}
+    from pld.backends.local.probe import engine_build
+
+    return engine_build()

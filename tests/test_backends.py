@@ -68,6 +68,7 @@ def test_openai_lms_know_their_server_and_timeout():
     served = make_lm("openai/gemma", LMOptions(api_base="http://127.0.0.1:8000/v1", chat_format="gemma"), check=False)
     assert backend_info(served).kind == "openai" and backend_info(served).server == "http://127.0.0.1:8000/v1"
     assert isinstance(served.engine, CompletionsEngine) and engine_of(served) is None
+    assert backend_info(served).chat_format == "gemma" and backend_info(lm).chat_format is None
 
 
 def test_other_specs_and_foreign_lms_get_a_minimal_info():
@@ -143,3 +144,48 @@ def test_llama_cpp_lines_go_to_logging_at_debug_and_errors_at_warning(caplog):
         (logging.DEBUG, "sched_reserve: a"),
         (logging.DEBUG, "sched_reserve: b"),
     ]
+
+
+class _CountingLabels:
+    """A served engine that answers the label and counts its paths as the real engines do."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.label_paths: Counter[str] = Counter({"logprobs": 5})  # an earlier run's counts
+        self.fallback_reasons: Counter[str] = Counter()
+        self.calls = 0
+
+    def complete(self, request):
+        self.calls += 1
+        if self.calls % 2:
+            self.label_paths["logprobs"] += 1
+        else:
+            self.label_paths["grammar"] += 1
+            self.fallback_reasons["label tokens not in the top 20"] += 1
+        text = "[[ ## answer ## ]]\nyes\n\n[[ ## completed ## ]]"
+        return Response(id=None, model=request.model, message=Message.assistant([TextPart(text)]),
+                        finish_reason="stop", usage=Usage(input_tokens=3, output_tokens=2))
+
+    def close(self) -> None:
+        pass
+
+
+def test_evaluate_reports_a_served_students_label_paths_and_fallbacks():
+    from pld.artifacts.tables import eval_table
+    from pld.backends.info import BackendLM
+    from pld.evaluate import evaluate_program
+    from pld.metrics import macro_f1
+
+    engine = _CountingLabels()
+    lm = BackendLM("openai-completions/gemma", backend=BackendInfo(spec="openai/gemma", kind="openai"),
+                   engine=engine, cache=False)
+    examples = [dspy.Example(question=f"q{i}", answer="yes").with_inputs("question") for i in range(3)]
+    report = evaluate_program(dspy.Predict("question -> answer"), examples, lm, macro_f1("answer", ["yes", "no"]))
+    assert report.label_decoding == {"paths": {"logprobs": 2, "grammar": 1},  # this run only
+                                     "fallbacks": {"label tokens not in the top 20": 1}}
+    assert "  label paths       grammar 1, logprobs 2; fell back: label tokens not in the top 20 1" in (
+        eval_table("t", "openai/gemma", "zero-shot", report).splitlines())
+    plain = evaluate_program(dspy.Predict("question -> answer"), examples,
+                             dspy.LM("test/x", engine=engine, cache=False), macro_f1("answer", ["yes", "no"]))
+    assert plain.label_decoding is None and "label paths" not in eval_table("t", "x", "zero-shot", plain)

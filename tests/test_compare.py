@@ -182,6 +182,7 @@ def test_rows_failure_isolation_counts_and_outputs(tmp_path):
         assert (tmp_path / "quality_vs_compile_cost.png").stat().st_size > 1000
     few_shot = read_manifest(tmp_path / "few-shot" / "artifact")  # checksums verified
     assert few_shot.final_val_macro_f1 == _row(report, "few-shot").val.scores.macro_f1
+    assert few_shot.backends["student"].spec == "test/student" and few_shot.backends["teacher"].kind == "other"
     reloaded = make_program("zero-shot")
     reloaded.load(str(tmp_path / "few-shot" / "artifact" / "program.json"))
     assert len(reloaded.predict.demos) == 5
@@ -304,6 +305,36 @@ def test_cli_registers_compare():
                                       "--budget", "50", "--student-max-tokens", "32"])
     assert args.optimizers == "zero-shot,pld" and args.fail_method == ["pld"] and args.budget == 50
     assert args.func.__module__ == "pld.commands.compare"
+
+
+def test_compare_takes_per_role_options_from_python_and_the_cli(monkeypatch, tmp_path):
+    import dataclasses
+    from types import SimpleNamespace
+
+    import pld.compare.suite as suite
+    from pld.backends.options import LMOptions, RoleOptions
+    from pld.cli import build_parser
+    from pld.commands.compare import compare_roles
+
+    built: dict = {}
+    task = SimpleNamespace(name="toy", label_field="label", labels=("pos", "neg"), make_program=make_program,
+                           load_splits=lambda data_dir, seed: SPLITS)
+    monkeypatch.setattr(suite, "get_task", lambda name: task)
+    monkeypatch.setattr(suite, "make_lm", lambda spec, options: built.setdefault(spec, options))
+    monkeypatch.setattr(suite, "run_comparison", lambda settings, **kwargs: kwargs)
+    roles = RoleOptions(teacher=LMOptions(api_base="http://teacher:8000", temperature=0.7),
+                        student=LMOptions(api_base="http://student:11434"))
+    suite.compare(CompareSettings(task="toy", student="s", teacher="t", student_max_tokens=32), tmp_path, roles)
+    assert built["t"] == dataclasses.replace(roles.teacher, seed=None)
+    assert built["s"] == dataclasses.replace(roles.student, seed=None, max_tokens=32)
+
+    args = build_parser().parse_args(["compare", "--teacher-api-base", "http://t:1", "--student-temperature", "0.5",
+                                      "--max-tokens", "99", "--student-max-tokens", "0"])
+    cli_roles = compare_roles(args)
+    assert cli_roles.teacher.api_base == "http://t:1" and cli_roles.student.api_base is None
+    assert cli_roles.student.temperature == 0.5 and cli_roles.teacher.temperature == 0.0
+    assert cli_roles.teacher.max_tokens == cli_roles.student.max_tokens == 99  # 0: the shared cap applies
+    assert args.student_max_tokens == 0  # compare's own flag, one meaning: the student's cap
 
 
 @pytest.mark.model

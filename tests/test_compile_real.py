@@ -27,6 +27,8 @@ def test_a_real_compile_writes_an_artifact_never_below_its_baseline(tmp_path, da
     assert report["totals"]["teacher"]["calls"] >= 3
     for file in path.iterdir():
         assert "sk-must-not-leak" not in file.read_text()
+    engine = json.loads((path / "manifest.json").read_text())["engine"]  # scores near ties depend on the build
+    assert engine["llama_cpp_python"] and "AVX2" in engine["compiled_for"].split() or engine["cpu"].startswith("aarch64")
     program = pld.load(path)
     item = {"target": "chess player", "context": "The chess player was BLANK.", "sentence": "The chess player was fox."}
     assert program(**item).label in ("stereotype", "anti-stereotype", "unrelated")

@@ -163,6 +163,28 @@ def test_make_lm_builds_the_native_backend(monkeypatch):
         make_lm("ollama/gemma3:4b", LMOptions(calibrate=True), check=False)
 
 
+def test_num_ctx_and_keep_alive_reach_every_request(monkeypatch):
+    from pld.backends import ollama
+    from pld.cli import build_parser
+    from pld.commands.common import lm_options
+
+    monkeypatch.setattr(ollama, "check_ollama", lambda host, tag, **kwargs: None)
+    lm = make_lm("ollama/gemma3:4b", LMOptions(num_ctx=6144, keep_alive="1h"))
+    client = ScriptedClient()
+    lm.engine.client = client
+    ask(lm.engine)
+    assert client.requests[-1]["options"]["num_ctx"] == 6144 and client.requests[-1]["keep_alive"] == "1h"
+    default = make_lm("ollama/gemma3:4b", LMOptions(), check=False).engine
+    assert (default.fixed_num_ctx, default.keep_alive) == (None, "10m")  # sized from the prompts; 10 minutes
+    args = build_parser().parse_args(["evaluate", "--task", "stereoset", "--num-ctx", "8192", "--keep-alive", "-1"])
+    options = lm_options(args, "student")
+    assert (options.num_ctx, options.keep_alive) == (8192, -1.0)  # a number is seconds; negative: for good
+    args = build_parser().parse_args(["evaluate", "--task", "stereoset", "--keep-alive", "5m"])
+    assert lm_options(args).keep_alive == "5m"
+    with pytest.raises(ConfigError, match="--num-ctx"):
+        make_lm("ollama/gemma3:4b", LMOptions(num_ctx=0), check=False)
+
+
 # -- against the stand-in, running the real model ----------------------------------------------
 def _start(context_length: int) -> tuple[subprocess.Popen, str]:
     pytest.importorskip("llama_cpp")

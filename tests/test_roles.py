@@ -77,6 +77,9 @@ def test_role_options_reach_the_right_lm():
     record = backend_record(student)
     assert (record.kind, record.server, record.max_tokens) == ("openai", "http://student:11434/v1", 12)
     assert "secret" not in backend_record(teacher).model_dump_json()
+    assert record.chat_format is None  # LiteLLM's chat route: the server applies its own template
+    served = make_lm("openai/small", LMOptions(api_base="http://student:8080/v1", chat_format="chatml"), check=False)
+    assert backend_record(served).chat_format == "chatml"  # the manifest says how prompts were rendered
     assert RoleOptions.of(roles.student) == RoleOptions(teacher=roles.student, student=roles.student)
 
 

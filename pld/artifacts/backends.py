@@ -31,6 +31,7 @@ class BackendRecord(BaseModel):
     weights_sha256: str | None = None
     ollama_digest: str | None = None
     label_decoding: dict[str, Any] | None = None
+    chat_format: str | None = None  # openai/ via /v1/completions: the turn format its prompts were rendered in
 
     def describe(self) -> str:
         """Who answered: the spec, and the server when there is one."""
@@ -51,4 +52,5 @@ def backend_record(lm: dspy.BaseLM) -> BackendRecord:
         max_tokens=max_tokens if isinstance(max_tokens, int) else None, timeout=info.timeout,
         weights_sha256=info.weights_sha256, ollama_digest=info.ollama_digest,
         label_decoding=info.label_decoding.as_options() if info.label_decoding else None,
+        chat_format=info.chat_format,
     )

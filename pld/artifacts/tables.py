@@ -22,4 +22,15 @@ def eval_table(task: str, student: str, strategy: str, report: EvalReport) -> st
     ]
     for label, row in zip(scores.labels, scores.confusion):
         lines.append("  " + label.ljust(width) + "".join(str(count).ljust(width) for count in row))
+    if report.label_decoding is not None:
+        lines.insert(8, label_paths_line(report.label_decoding))
     return "\n".join(lines)
+
+
+def label_paths_line(counts: dict[str, dict[str, int]]) -> str:
+    """Which path decoded a served student's labels, and why scoring fell back: a scored label and
+    one constrained by a grammar or schema can differ, so the table says how many of each."""
+    paths = ", ".join(f"{name} {n}" for name, n in sorted(counts.get("paths", {}).items())) or "none (all cached)"
+    fallbacks = counts.get("fallbacks") or {}
+    why = "; fell back: " + ", ".join(f"{reason} {n}" for reason, n in sorted(fallbacks.items())) if fallbacks else ""
+    return f"  label paths       {paths}{why}"

@@ -58,6 +58,7 @@ class BackendInfo:
     weights_sha256: str | None = None  # embedded models: the GGUF file's SHA-256
     ollama_digest: str | None = None  # Ollama: the served model's digest, when the server was asked
     label_decoding: LabelDecoding | None = None  # embedded models only
+    chat_format: str | None = None  # openai/ via /v1/completions: the turn format PLD renders prompts in
 
     def describe(self) -> str:
         """Who answers: the spec, and the server when there is one."""

@@ -70,6 +70,8 @@ def _check_options(options: LMOptions) -> None:
         raise ConfigError(f"--retries must be 0 or more, not {options.num_retries!r}.")
     if options.label_mode not in LABEL_MODES:
         raise ConfigError(f"--label-mode must be one of {', '.join(LABEL_MODES)}, not {options.label_mode!r}.")
+    if options.num_ctx is not None and options.num_ctx < 1:
+        raise ConfigError(f"--num-ctx must be a positive number of tokens, not {options.num_ctx!r}.")
     if options.api_base is not None:
         check_url(options.api_base)
 
@@ -143,7 +145,8 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:
     url, headers = split_credentials(options.api_base)
     engine = CompletionsEngine(url, model, chat_format=options.chat_format, api_key=key, headers=headers,
                                timeout=options.timeout)
-    info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout)
+    info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout,
+                       chat_format=options.chat_format)
     # The engine's client makes one attempt; DSPy retries the transient faults it reports.
     return BackendLM(f"openai-completions/{model}", backend=info, engine=engine, cache=options.cache,
                      num_retries=options.num_retries, **options.generation_kwargs())

@@ -46,7 +46,7 @@ def check_ollama(host: str, tag: str, *, timeout: float = 5.0, retries: int = DE
 def ollama_lm(tag: str, options: LMOptions, *, check: bool, num_ctx: int | None = None) -> BackendLM:
     """``ollama/<tag>`` through Ollama's own API (``pld.backends.ollama_engine``); ``check`` asks the
     server for the model (and its digest) before any run; ``num_ctx`` fixes the context window
-    instead of sizing it from the prompts."""
+    instead of sizing it from the prompts (default ``options.num_ctx``)."""
     import ollama
 
     from pld.backends.ollama_engine import OllamaEngine
@@ -62,7 +62,9 @@ def ollama_lm(tag: str, options: LMOptions, *, check: bool, num_ctx: int | None 
                           ollama_digest=digest)
     # One attempt per request: DSPy retries the transient faults the engine reports (no double waits).
     client = ollama.Client(host=url, timeout=options.timeout, headers=headers or None)
-    engine = OllamaEngine(client, tag, server=redact(url), num_ctx=num_ctx, label_mode=options.label_mode)
+    engine = OllamaEngine(client, tag, server=redact(url), num_ctx=num_ctx or options.num_ctx,
+                          label_mode=options.label_mode,
+                          **({} if options.keep_alive is None else {"keep_alive": options.keep_alive}))
     # The label mode is part of the model name, so DSPy's response cache keeps the two apart.
     suffix = "+grammar" if options.label_mode == "grammar" else ""
     return BackendLM(f"ollama/{tag}{suffix}", backend=backend, engine=engine, cache=options.cache,

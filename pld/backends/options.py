@@ -29,6 +29,8 @@ class LMOptions:
     chat_format: str | None = None  # openai/ with api_base: score labels via /v1/completions in this turn format
     timeout: float | None = DEFAULT_TIMEOUT_S  # servers: seconds one request may wait for its answer
     num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
+    num_ctx: int | None = None  # ollama/: a fixed context window; None sizes it from the prompts
+    keep_alive: str | float | None = None  # ollama/: how long the server keeps the model loaded; None: 10 minutes
 
     def generation_kwargs(self) -> dict[str, Any]:
         """Temperature, and ``max_tokens`` and ``seed`` where set, as ``dspy.LM`` takes them."""

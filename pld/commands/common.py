@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pld.commands.types import non_negative_int
+from pld.commands.types import non_negative_int, positive_int
 from pld.backends.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions, RoleOptions
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
@@ -31,6 +31,15 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _keep_alive(text: str) -> str | float:
+    """A number is seconds (negative: keep the model loaded for good); anything else is a
+    duration Ollama parses itself, e.g. ``10m`` or ``1h``."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 ROLES = ("teacher", "student")
 
 # (flag, LMOptions field, argparse type, help): the settings a role can have of its own. The
@@ -46,8 +55,9 @@ ROLE_SETTINGS: tuple[tuple[str, str, Any, str], ...] = (
 _METAVARS = {"api-base": "URL", "temperature": "T", "timeout": "SECONDS"}
 
 
-def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES) -> None:
-    """The model options; each of ``roles`` also gets its own ``--ROLE-api-base`` etc."""
+def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES, own: Sequence[str] = ()) -> None:
+    """The model options; each of ``roles`` also gets its own ``--ROLE-api-base`` etc., except the
+    role flags in ``own`` (e.g. ``"student-max-tokens"``), which the command defines itself."""
     parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs; "
                                            "user:password@ in it is sent as HTTP basic auth")
     parser.add_argument("--temperature", type=float, default=0.0)
@@ -69,6 +79,12 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
     parser.add_argument("--retries", type=non_negative_int, default=DEFAULT_RETRIES,
                         help="servers: retries of a timeout, HTTP 429 or 5xx, with exponential backoff "
                              f"(default {DEFAULT_RETRIES}); other server faults stop the run at once")
+    parser.add_argument("--num-ctx", type=positive_int, default=None,
+                        help="ollama/ specs: a fixed context window in tokens (default: sized from each prompt, "
+                             "up to the model's context length)")
+    parser.add_argument("--keep-alive", type=_keep_alive, default=None,
+                        help="ollama/ specs: how long the server keeps the model loaded after a request, as "
+                             "seconds or a duration such as 10m or 1h; negative: for good (default 10m)")
     parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
     if roles:
         group = parser.add_argument_group(
@@ -76,6 +92,8 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
                                       "the unprefixed flag (or its default) applies to every role")
         for role in roles:
             for flag, _, kind, text in ROLE_SETTINGS:
+                if f"{role}-{flag}" in own:
+                    continue
                 extra: dict[str, Any] = ({"choices": CHAT_FORMATS} if flag == "chat-format"
                                          else {"metavar": _METAVARS.get(flag, "N")})
                 group.add_argument(f"--{role}-{flag}", dest=f"{role}_{flag.replace('-', '_')}", default=None,
@@ -87,7 +105,7 @@ def lm_options(args: argparse.Namespace, role: str | None = None) -> LMOptions:
     options = LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
                         api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode or "score",
                         calibrate=bool(args.calibrate), chat_format=args.chat_format, timeout=args.timeout,
-                        num_retries=args.retries)
+                        num_retries=args.retries, num_ctx=args.num_ctx, keep_alive=args.keep_alive)
     if role is None:
         return options
     own = {name: getattr(args, f"{role}_{flag.replace('-', '_')}", None) for flag, name, _, _ in ROLE_SETTINGS}

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
-from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
+from pld.commands.common import NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import non_negative_int, positive_int
 from pld.compare.settings import COMPARE_PLD, DEFAULT_METHODS, CompareSettings
-from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, RoleOptions
 
 # The pld row's settings as --pld-* flags: the prefix says they change one row, not every method.
 # --seed and --budget are the comparison's own, the same for every method; progress bars stay off.
@@ -35,16 +36,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples")
     parser.add_argument("--test", type=positive_int, default=defaults.n_test, help="test examples")
     parser.add_argument("--student-max-tokens", type=non_negative_int, default=defaults.student_max_tokens,
-                        help="cap on the student's free-text output, i.e. chain-of-thought reasoning "
-                             f"(default {defaults.student_max_tokens}; 0: the backend's default)")
+                        help="the student's token cap (its per-role --max-tokens), kept short since it caps "
+                             f"chain-of-thought reasoning (default {defaults.student_max_tokens}; "
+                             "0: --max-tokens, or the backend's default)")
     parser.add_argument("--out", default=None, help="output folder (default: comparisons/<task>-<student>)")
     parser.add_argument("--fail-method", action="append", default=[], metavar="NAME",
                         help="fault injection: NAME (one of --optimizers) raises instead of compiling, to check that "
                              "a failing method is reported in its row and the others complete; repeatable")
     parser.add_argument("--retry-failed", action="store_true", help="run failed methods again instead of reusing them")
-    add_model_args(parser, roles=())  # compare() takes one LMOptions for both roles
+    add_model_args(parser, own=("student-max-tokens",))  # compare's own, with its default above
     FLAGS.add(parser.add_argument_group("PLD settings of the pld row (pld.PLDConfig)"), COMPARE_PLD)
     parser.set_defaults(func=run)
+
+
+def compare_roles(args: argparse.Namespace) -> RoleOptions:
+    """Each role's options from its flags; the student's token cap is ``--student-max-tokens``, which
+    ``CompareSettings`` carries, falling back to the shared ``--max-tokens`` when it is 0."""
+    roles = role_options(args)
+    return dataclasses.replace(roles, student=dataclasses.replace(roles.student, max_tokens=args.max_tokens))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -62,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
     pld = pld_method(FLAGS.read(args, COMPARE_PLD))  # the pld row with the --pld-* settings
     out = args.out or os.path.join("comparisons", f"{args.task}-{args.student.split('/')[-1].replace(':', '-')}")
     started = time.perf_counter()
-    report = compare(settings, out, lm_options(args), methods=[pld if name.lower() == "pld" else name for name in methods])
+    report = compare(settings, out, compare_roles(args), methods=[pld if name.lower() == "pld" else name for name in methods])
     print(render_markdown(report))
     unfinished = [r.method for r in report.methods if r.status != "ok"]
     print(f"results: {out}/results.md, {out}/results.json, plots and one artifact per method in {out}/")

@@ -24,6 +24,7 @@ import dspy
 
 from pld.artifacts.artifact import write_artifact
 from pld.artifacts.atomic import atomic_write_text
+from pld.artifacts.backends import backend_record
 from pld.backends.info import backend_info, model_digests
 from pld.compare.measure import EngineProbe, compile_cost, detached, evaluate_split, runtime_lm
 from pld.compare.method import Method, MethodContext, MethodUnavailable
@@ -124,6 +125,7 @@ def run_comparison(
     settings = settings.model_copy(update={"methods": tuple(m.name for m in resolved)})  # what ran
     report = _empty_report(settings, splits, make_program, student_lm, teacher_lm, metric)
     identity = _identity(report, student_lm, teacher_lm)
+    manifest = _manifest(report, student_lm, teacher_lm)
     started = time.perf_counter()
     complete = False
     warm = not settings.warm_up
@@ -148,7 +150,7 @@ def run_comparison(
             if not warm and _runnable(method, inject, settings_error):
                 warm = _warm_up(student_lm, teacher_lm)
             result = run_method(method, ctx, splits=splits, make_program=make_program, out_dir=out / method.name,
-                                key=key, settings=method_settings, inject=inject, manifest=_manifest(report),
+                                key=key, settings=method_settings, inject=inject, manifest=manifest,
                                 settings_error=settings_error)
             atomic_write_text(out / method.name / RESULT_FILE, result.model_dump_json(indent=2))
             report.methods.append(result)
@@ -260,12 +262,14 @@ def _reusable(path: Path, key: str, retry_failed: bool) -> MethodResult | None:
     return result
 
 
-def _manifest(report: CompareReport) -> dict[str, Any]:
+def _manifest(report: CompareReport, student_lm: dspy.BaseLM, teacher_lm: dspy.BaseLM) -> dict[str, Any]:
+    """Every method artifact's common record; ``backends``, as ``pld compile``'s, names each role's server."""
     options = dict(report.lm_kwargs["student"].get("label_decoding") or {})  # pld.load applies them
     return dict(task=report.task, signature=report.signature, label_field=report.label_field,
                 labels=report.labels, teacher_model=report.teacher_model, student_model=report.student_model,
                 model_digests=report.model_digests, data_fingerprints=report.data_fingerprints,
-                student_options=options)
+                student_options=options,
+                backends={"teacher": backend_record(teacher_lm), "student": backend_record(student_lm)})
 
 
 def _save_artifact(path: Path, program: dspy.Module, result: MethodResult, pld_report: Any,

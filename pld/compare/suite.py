@@ -12,17 +12,20 @@ from pld.compare.runner import run_comparison
 from pld.compare.settings import CompareSettings
 from pld.jobs import sample
 from pld.backends.lm import make_lm
-from pld.backends.options import LMOptions
+from pld.backends.options import LMOptions, RoleOptions
 from pld.metrics import macro_f1
 from pld.tasks import Splits, get_task
 
 
-def compare(settings: CompareSettings, out: str | Path, options: LMOptions | None = None, *,
+def compare(settings: CompareSettings, out: str | Path, options: LMOptions | RoleOptions | None = None, *,
             methods: Sequence[str | Method] | None = None) -> CompareReport:
     """Load the task's seeded splits, build the two LMs, and compare ``settings.methods``.
 
     ``methods`` replaces ``settings.methods`` with built-in names and ``Method`` objects of your
     own, e.g. ``methods=["zero-shot", Method("mine", "my optimizer", my_compile), "pld"]``.
+
+    ``options`` apply to both models, or per role as ``RoleOptions`` (a teacher and a student on
+    different servers); ``settings.student_max_tokens``, when set, is the student's token cap.
 
     Teacher and student are separate LM objects even when they name the same model (the embedded
     backend then shares one loaded model), so every call is counted under one role.
@@ -31,17 +34,18 @@ def compare(settings: CompareSettings, out: str | Path, options: LMOptions | Non
     # No fixed per-request seed: at temperature 0 it changes nothing, and at temperature > 0 (SIMBA's
     # resampling, COPRO's and MIPROv2's n proposals) it would make every sample identical. The
     # response cache keeps re-runs reproducible.
-    options = dataclasses.replace(options or LMOptions(), seed=None)
+    roles = RoleOptions.of(options)
+    teacher_options = dataclasses.replace(roles.teacher, seed=None)
+    student_options = dataclasses.replace(roles.student, seed=None)
     full = task.load_splits(settings.data_dir, seed=settings.seed)
     splits = Splits(
         train=sample(task, full.train, settings.n_train, settings.seed),
         val=sample(task, full.val, settings.n_val, settings.seed),
         test=sample(task, full.test, settings.n_test, settings.seed),
     )
-    student_options = options
     if settings.student_max_tokens is not None:
-        student_options = dataclasses.replace(options, max_tokens=settings.student_max_tokens)
-    teacher_lm = make_lm(settings.teacher, options)
+        student_options = dataclasses.replace(student_options, max_tokens=settings.student_max_tokens)
+    teacher_lm = make_lm(settings.teacher, teacher_options)
     student_lm = make_lm(settings.student, student_options)
     return run_comparison(
         settings.model_copy(update={"task": task.name}), splits=splits, make_program=task.make_program,
