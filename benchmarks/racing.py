@@ -2,8 +2,10 @@
 
 Both modes get the same candidate rules (the committed artifact's candidates, so no teacher is
 needed) and the same validation set; each starts with an empty memo and no response cache.
-Goal (issue): racing uses <= 25 % of the student calls at equal final Macro F1 and rules.
-Run: python benchmarks/racing.py [--val 48] [--max-rules 3]
+Racing drops a list once its paired gain interval (pld.pipeline.gains) says it cannot be accepted
+or cannot beat the stage leader. Goal (issue): racing uses <= 25 % of the student calls of
+exhaustive scoring, with the same rules.
+Run: python benchmarks/racing.py [--val 120] [--max-rules 3] [--confidence 0.95 0.9]
 """
 
 from __future__ import annotations
@@ -27,17 +29,18 @@ from pld.pipeline.selection import greedy_select
 from pld.tasks import balanced_sample, get_task
 
 
-def run(racing: bool, candidates, valset, max_rules: int, z: float = 0.5):
+def run(racing: bool, candidates, valset, max_rules: int, confidence: float = 0.95):
     task = get_task("stereoset")
     program = task.make_program()
     lm = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
     scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", task.labels), CallBudget("student"))
     started = time.perf_counter()
-    result = greedy_select(scorer, candidates, valset, max_rules=max_rules, racing=racing, racing_z=z, progress=False)
+    result = greedy_select(scorer, candidates, valset, max_rules=max_rules, racing=racing, confidence=confidence,
+                           progress=False)
     return result, scorer.queries, time.perf_counter() - started
 
 
-def synthetic(val: int, z_values: list[float]) -> None:
+def synthetic(val: int, confidences: list[float]) -> None:
     """The same comparison on a deterministic student with graded rules (tests/test_racing.py):
     no model, so it shows how the saving grows with the validation set."""
     sys.path.insert(0, str(ROOT))
@@ -48,12 +51,12 @@ def synthetic(val: int, z_values: list[float]) -> None:
     candidates = [CandidateRule(id=f"R{k}", text=t, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
                   for k, t in enumerate(ACCURACY)]
     rows = {}
-    for mode, racing, z in [("exhaustive", False, 0.0)] + [(f"racing z={z}", True, z) for z in z_values]:
+    for mode, racing, level in [("exhaustive", False, 0.95)] + [(f"racing {c:.0%}", True, c) for c in confidences]:
         lm, engine = function_lm(graded_student, "student")
         scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]),
                                CallBudget("student"))
         result = greedy_select(scorer, list(reversed(candidates)), _examples(val), max_rules=3, racing=racing,
-                               racing_z=z, progress=False)
+                               confidence=level, progress=False)
         rows[mode] = {"calls": len(engine.requests), "rules": [r.id for r in result.selected],
                       "val_macro_f1": round(result.val_macro_f1, 4)}
         ratio = rows[mode]["calls"] / rows["exhaustive"]["calls"]
@@ -64,26 +67,29 @@ def synthetic(val: int, z_values: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--val", type=int, default=48)
+    parser.add_argument("--val", type=int, default=120)
     parser.add_argument("--max-rules", type=int, default=3)
-    parser.add_argument("--z", type=float, nargs="+", default=[0.5, 0.0], help="racing confidence margins to try")
+    parser.add_argument("--confidence", type=float, nargs="+", default=[0.95], help="confidence levels to race at")
     parser.add_argument("--synthetic", type=int, nargs="*", default=None, metavar="VAL",
                         help="run on the deterministic graded student with these validation sizes instead")
     args = parser.parse_args()
     if args.synthetic is not None:
         for val in args.synthetic or [120, 480]:
-            synthetic(val, args.z)
+            synthetic(val, args.confidence)
         return
     task = get_task("stereoset")
     valset = balanced_sample(task.load_splits(DATA_DIR).val, args.val, "label", seed=2)
     candidates = [CandidateRule(id=f"C{i + 1}", text=text, source="cluster", cluster_size=1, example_keys=(),
                                 micro_rules=()) for i, text in enumerate(artifact_candidates())]
     outcome = {}
-    modes = [("exhaustive", False, 0.0)] + [(f"racing z={z}", True, z) for z in args.z]
-    for mode, racing, z in modes:
-        result, calls, seconds = run(racing, candidates, valset, args.max_rules, z)
+    modes = [("exhaustive", False, 0.95)] + [(f"racing {c:.0%}", True, c) for c in args.confidence]
+    for mode, racing, level in modes:
+        result, calls, seconds = run(racing, candidates, valset, args.max_rules, level)
         outcome[mode] = {"calls": calls, "seconds": round(seconds, 1), "rules": [r.id for r in result.selected],
-                         "val_macro_f1": round(result.val_macro_f1, 4), "stop": result.stop_reason}
+                         "val_macro_f1": round(result.val_macro_f1, 4), "stop": result.stop_reason,
+                         "rounds": [{"winner": r.winner_id, "gain": r.gain_estimate.describe() if r.gain_estimate else None,
+                                     "dropped": sum(bool(t.dropped) for t in r.trials), "trials": len(r.trials)}
+                                    for r in result.rounds]}
         print(f"{mode:10s} {calls:5d} student calls, {seconds:6.1f} s, rules {outcome[mode]['rules']}, "
               f"Macro F1 {result.val_macro_f1:.4f}")
     base = outcome["exhaustive"]

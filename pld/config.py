@@ -24,14 +24,9 @@ from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pld.errors import ConfigError
 
 TraceMode = Literal["label-conditioned", "label-free"]
-Selection = Literal["auto", "racing", "exhaustive"]
+Selection = Literal["racing", "exhaustive"]
 Strategy = Literal["zero-shot", "cot"]
 DataSource = Literal["files", "hub"]
-
-# Below this many validation examples "auto" selection scores every list in full: with a weak
-# student, the first racing stage (a quarter of the set) ranked lists by noise (benchmarks/RESULTS.md).
-RACING_MIN_VAL = 200
-
 
 class Settings(BaseModel):
     """Frozen settings that refuse unknown names and bad values with one line (``ConfigError``)."""
@@ -83,30 +78,36 @@ class PLDConfig(Settings):
     max_candidates: int = Field(
         8, ge=1, description="Most candidate rules handed to greedy selection (largest clusters first).")
     max_rules: int = Field(5, ge=1, description="Most rules in the compiled program.")
-    min_gain: float = Field(0.005, ge=0, le=1, allow_inf_nan=False,
-                            description="Smallest validation Macro F1 gain that admits a rule or a repair.")
+    min_gain: float = Field(0.01, ge=0, le=1, allow_inf_nan=False,
+                            description="Smallest validation Macro F1 gain worth a rule or a repair (the effect "
+                                        "size of the gain test; racing drops lists that cannot reach it).")
     max_repair_rounds: int = Field(2, ge=0, description="Most conflict-repair rounds (0: no repair).")
     max_teacher_calls: int | None = Field(None, ge=1, description="Cap on teacher calls (None: no cap).")
     max_student_calls: int | None = Field(
         None, ge=1, description="Cap on student calls that reach the model (None: no cap).")
     selection: Selection = Field(
-        "auto",
-        description="racing drops trial lists early on growing validation subsets (successive halving with "
-                    "a confidence margin) and decides each round on the full set; exhaustive scores every "
-                    f"list in full; auto races from {RACING_MIN_VAL} validation examples on (on fewer, early "
-                    "subsets are too small to rank lists reliably).")
-    racing_z: float = Field(
-        0.5, ge=0, allow_inf_nan=False,
-        description="Confidence margin of racing in standard errors; 0 is plain successive halving "
-                    "(fewest calls, most risk of dropping the winner on a noisy student).")
+        "racing",
+        description="racing scores trial lists on growing validation subsets and drops a list as soon as its "
+                    "paired gain interval says it cannot be accepted or cannot beat the leader (the same test "
+                    "that accepts a rule); exhaustive scores every list on the whole validation set.")
+    confidence: float = Field(
+        0.95, gt=0.5, lt=1, allow_inf_nan=False,
+        description="Confidence of the gain test: a rule, reordering or repair enters only when the paired "
+                    "bootstrap interval of its Macro F1 gain lies above 0, a paired permutation test agrees at "
+                    "the same level, and the gain reaches min_gain.")
+    resamples: int = Field(2000, ge=100, description="Bootstrap resamples per gain interval.")
+    confirm_fraction: float = Field(
+        0.3, ge=0, le=0.5, allow_inf_nan=False,
+        description="Share of the validation set held back (per label, seeded) to confirm the final rule list "
+                    "once; when it does not confirm, the best confirmed step (or no rules) is returned. "
+                    "0: no confirmation.")
+    min_confirm: int = Field(
+        30, ge=1, description="Fewest held-back examples worth a confirmation; with fewer, every validation "
+                              "example selects and nothing is held back.")
     num_threads: int | None = Field(
         None, ge=1, description="Concurrent student requests; None picks 1 for an embedded model, 4 for servers.")
     seed: int = Field(0, description="Seeds every random choice of the run.")
     progress: bool = Field(True, description="Show a progress bar per phase.")
-
-    def races(self, n_val: int) -> bool:
-        """Whether selection races on a validation set of ``n_val`` examples."""
-        return self.selection == "racing" or (self.selection == "auto" and n_val >= RACING_MIN_VAL)
 
 
 # `pld compile`'s and `pld compare`'s PLD: a compile on 2 cores in minutes.

@@ -27,8 +27,10 @@ from pld.pipeline.render import base_instructions, with_rules
 from pld.pipeline.repair import repair_rules
 from pld.artifacts.report import PhaseCost, RunReport
 from pld.rules import CandidateRule, RejectedRule, SelectedRule, Trace
+from pld.pipeline.confirm import Confirmation, confirm, split_for_confirmation
+from pld.pipeline.racing import GainTest
 from pld.pipeline.scoring import StudentScorer
-from pld.pipeline.selection import greedy_select
+from pld.pipeline.selection import SelectionResult, greedy_select
 from pld.pipeline.teacher import Teacher
 from pld.tracking import log_compile
 from pld.pipeline.traces import collect_traces, program_task, teacher_accuracy
@@ -154,38 +156,51 @@ class PLD(Teleprompter):
         refused: list[RejectedRule] = []
         with _phase("synthesis", counter, phases):
             candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task, metric.labels, refused)
+        test = GainTest(labels=tuple(metric.labels), min_gain=config.min_gain, confidence=config.confidence,
+                        resamples=config.resamples, seed=config.seed)
+        select_val, held_back = split_for_confirmation(valset, metric.label_field, fraction=config.confirm_fraction,
+                                                       min_examples=config.min_confirm, seed=config.seed)
         with _phase("selection", counter, phases):
-            selection = greedy_select(scorer, candidates, valset, min_gain=config.min_gain, max_rules=config.max_rules,
-                                      racing=config.races(len(valset)), racing_z=config.racing_z, seed=config.seed,
+            selection = greedy_select(scorer, candidates, select_val, min_gain=config.min_gain,
+                                      max_rules=config.max_rules, racing=config.selection == "racing",
+                                      confidence=config.confidence, resamples=config.resamples, seed=config.seed,
                                       progress=config.progress)
         rules = [rule.text for rule in selection.selected]
         with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
                                                       disable=not config.progress, leave=False) as bar:
             scorer.on_query = bar.update
             repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
-                                  trainset, valset, task=task, max_rounds=config.max_repair_rounds,
-                                  min_gain=config.min_gain, max_rules=config.max_rules, rng=rng)
+                                  trainset, select_val, task=task, max_rounds=config.max_repair_rounds,
+                                  test=test, max_rules=config.max_rules, rng=rng)
             scorer.on_query = None
-        selected = _selected_rules(selection, repair.rules)
-        final_scores = scorer.scores(repair.rules, valset)  # memoized: no new student calls
+        confirmation = None
+        final_rules = repair.rules
+        if held_back:
+            with _phase("confirmation", counter, phases):
+                confirmation = confirm(scorer, selection.steps + repair.steps, held_back, test)
+            final_rules = confirmation.rules
+            logger.info("confirmation: %s", confirmation.note)
+        selected = _selected_rules(selection, final_rules)
+        final_scores = scorer.scores(final_rules, select_val)  # memoized: no new student calls
 
         report = RunReport(
             label_field=metric.label_field, labels=list(metric.labels), trace_mode=config.trace_mode,
             settings=self.settings(), teacher_model=teacher_lm.model, student_model=student_lm.model,
-            n_train=len(trainset), n_val=len(valset), estimate=estimate,
+            n_train=len(trainset), n_val=len(select_val), n_held_back=len(held_back), estimate=estimate,
             baseline_val_macro_f1=selection.baseline_val_macro_f1, selected_val_macro_f1=selection.val_macro_f1,
             final_val_macro_f1=final_scores.macro_f1, final_val_scores=final_scores, rules=selected,
             candidate_rules=candidates, traces=traces, teacher_accuracy=teacher_accuracy(traces),
             selection_rounds=selection.rounds, selection_stop_reason=selection.stop_reason,
             repair_rounds=repair.rounds, rejected_rules=refused + repair.rejected,
-            warnings=selection.warnings + repair.warnings,
+            warnings=selection.warnings + repair.warnings + _confirmation_warning(confirmation),
+            confirmation=confirmation,
             phases={name: PhaseCost(seconds=round(seconds, 3), usage=counter.by_phase().get(name, {}))
                     for name, seconds in phases.items()},
             totals={role: counter.totals(role=role).as_dict() for role in sorted({r.role for r in counter.records})},
             unique_student_queries=scorer.queries,
         )
         logger.info("PLD done.\n%s", report.summary())
-        compiled = with_rules(student, bases, repair.rules)
+        compiled = with_rules(student, bases, final_rules)
         compiled.pld_report = report
         compiled.candidate_programs = [
             {"score": score, "rules": texts, "program": with_rules(student, bases, texts)}
@@ -246,18 +261,26 @@ def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str
     return "added"
 
 
-def _selected_rules(selection, final_texts: list[str]) -> list[SelectedRule]:
-    by_text = {rule.text: (rule, gain) for rule, gain in zip(selection.selected, selection.gains)}
+def _selected_rules(selection: SelectionResult, final_texts: list[str]) -> list[SelectedRule]:
+    by_text = {rule.text: (rule, gain, estimate)
+               for rule, gain, estimate in zip(selection.selected, selection.gains, selection.estimates)}
     result = []
     for text in final_texts:
         if text in by_text:
-            rule, gain = by_text[text]
-            result.append(SelectedRule(candidate_id=rule.id, text=text, marginal_gain=gain,
-                                       source=rule.source, example_keys=rule.example_keys))
+            rule, gain, estimate = by_text[text]
+            result.append(SelectedRule(candidate_id=rule.id, text=text, marginal_gain=gain, source=rule.source,
+                                       example_keys=rule.example_keys, gain_estimate=estimate))
         else:
             result.append(SelectedRule(candidate_id="repair", text=text, marginal_gain=None,
                                        source="repair", example_keys=()))
     return result
+
+
+def _confirmation_warning(confirmation: Confirmation | None) -> list[str]:
+    """The held-back examples overruled selection: say so wherever warnings are shown."""
+    if confirmation is None or confirmation.final_confirmed or not confirmation.steps[-1].rules:
+        return []
+    return [f"confirmation: {confirmation.note}"]
 
 
 def _resolve_lm(lm: str | ModelSpec | dspy.BaseLM) -> dspy.BaseLM:

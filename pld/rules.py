@@ -47,6 +47,33 @@ class CandidateRule(Frozen):
     micro_rules: tuple[str, ...]
 
 
+class GainEstimate(Frozen):
+    """The Macro F1 difference ``new - old`` on ``n`` examples, with its bootstrap interval."""
+
+    gain: float
+    low: float
+    high: float
+    confidence: float
+    n: int
+    changed: int  # examples whose predicted label differs between the two lists
+    p_value: float = 1.0  # one-sided paired permutation test of "no gain"
+
+    def credible(self, min_gain: float) -> bool:
+        """The gain holds up: the interval excludes zero, the permutation test agrees at the same
+        level, and the observed gain is at least ``min_gain``."""
+        alpha = (1 - self.confidence) / 2
+        return self.low > 0 and self.p_value <= alpha and self.gain >= min_gain and self.gain > 0
+
+    def can_reach(self, min_gain: float) -> bool:
+        """Whether the true gain may still be ``min_gain`` or more (racing drops a list when not)."""
+        return self.high >= min_gain and self.high > 0
+
+    def describe(self) -> str:
+        """``+0.041 [95% CI +0.012, +0.070], p=0.003, n=120``."""
+        return (f"{self.gain:+.3f} [{self.confidence:.0%} CI {self.low:+.3f}, {self.high:+.3f}], "
+                f"p={self.p_value:.3g}, n={self.n}")
+
+
 class SelectedRule(Frozen):
     """A rule in the compiled program, in order, with the validation gain it brought."""
 
@@ -55,6 +82,7 @@ class SelectedRule(Frozen):
     marginal_gain: float | None  # None for rules a repair rewrite introduced
     source: str
     example_keys: tuple[str, ...]
+    gain_estimate: GainEstimate | None = None  # the gain when added, with its paired interval (pld.pipeline.gains)
 
 
 RejectionStage = Literal["micro-rule", "candidate", "repair"]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +29,39 @@ def _isolated_dspy_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
     cache = tmp_path_factory.mktemp("dspy_cache")
     dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(cache))
+
+
+FAULT_SERVER = Path(__file__).with_name("fault_server.py")
+Serve = Callable[[str], str]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start real fault servers (tests/fault_server.py) by mode; each answers at the returned
+    base URL (``.../v1``) and is killed when the test ends."""
+    processes: list[subprocess.Popen] = []
+
+    def start(mode: str) -> str:
+        process = subprocess.Popen([sys.executable, str(FAULT_SERVER), mode], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        processes.append(process)
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else ""
+        if not line.startswith("ready "):
+            pytest.fail(f"the {mode} fault server did not start")
+        return f"http://127.0.0.1:{int(line.split()[1])}/v1"
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No OpenAI key or proxy from the environment: the servers under test are on loopback."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)

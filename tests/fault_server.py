@@ -23,6 +23,7 @@ import json
 import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ANSWER = "[[ ## label ## ]]\nunrelated\n\n[[ ## completed ## ]]"
@@ -99,6 +100,12 @@ class Handler(BaseHTTPRequestHandler):
                                     "choices": [{"index": 0, "text": "unrelated", "logprobs": logprobs,
                                                  "finish_reason": "stop"}]})
         return self._error(404, "no such path")
+
+
+def requests_seen(base: str) -> dict:
+    """The client side of ``GET /_count``: what a running fault server at ``base`` has seen."""
+    with urllib.request.urlopen(base.removesuffix("/v1") + "/_count", timeout=5) as answer:
+        return json.load(answer)
 
 
 def main() -> None:

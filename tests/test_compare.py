@@ -119,7 +119,8 @@ def make_lms():
     return lms, engines
 
 
-SPLITS = Splits(train=toy_examples(4, 4), val=toy_examples(4, 4, start=100), test=toy_examples(4, 4, start=200))
+# A validation set large enough for PLD's gain test to accept a rule that turns ten answers right.
+SPLITS = Splits(train=toy_examples(4, 4), val=toy_examples(10, 10, start=100), test=toy_examples(4, 4, start=200))
 
 
 def make_program(strategy: str) -> dspy.Module:
@@ -129,7 +130,7 @@ def make_program(strategy: str) -> dspy.Module:
 def _run(tmp_path: Path, methods, **overrides) -> tuple[CompareReport, tuple[CountingEngine, CountingEngine]]:
     (student, teacher), engines = make_lms()
     overrides.setdefault("warm_up", False)
-    settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=40,
+    settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=120,
                                methods=tuple(m if isinstance(m, str) else m.name for m in methods), **overrides)
     report = run_comparison(settings, splits=SPLITS, make_program=make_program, student_lm=student,
                             teacher_lm=teacher, metric=METRIC, out=tmp_path, methods=methods)
@@ -168,7 +169,7 @@ def test_rows_failure_isolation_counts_and_outputs(tmp_path):
     zero, pld = _row(report, "zero-shot"), _row(report, "pld")
     assert zero.compile.student.calls == zero.compile.teacher.calls == 0
     assert zero.val.calls == len(SPLITS.val) and zero.test.calls == len(SPLITS.test)
-    assert pld.compile.student.calls <= 40  # the budget caps PLD's student calls
+    assert pld.compile.student.calls <= 120  # the budget caps PLD's student calls
     assert pld.test.scores.macro_f1 > zero.test.scores.macro_f1
     assert zero.test.prompt_tokens_per_query == zero.test.input_tokens / len(SPLITS.test)
 
@@ -278,7 +279,7 @@ def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
     if name in ("copro", "gepa", "simba", "inferrules"):  # the teacher's instruction or advice fixes the student
         assert row.val.scores.macro_f1 == 1.0
     if name == "inferrules":  # candidates scored on the validation set, within the budget
-        assert 0 < row.compile.student.calls <= 40 and row.compile.student.calls % len(SPLITS.val) == 0
+        assert 0 < row.compile.student.calls <= 120 and row.compile.student.calls % len(SPLITS.val) == 0
         assert ToySignature.instructions == "Label each item."  # the task's signature is not rewritten
     if name == "bootstrap":
         assert row.compile.teacher.calls > 0 and row.compile.student.calls == 0

@@ -20,13 +20,14 @@ FIELDS = list(PLDConfig.model_fields)
 
 
 @pytest.mark.parametrize(("settings", "words"), [
-    ({"selection": "exhastive"}, ["selection='exhastive'", "'auto', 'racing', 'exhaustive'", "did you mean 'exhaustive'"]),
+    ({"selection": "exhastive"}, ["selection='exhastive'", "'racing', 'exhaustive'", "did you mean 'exhaustive'"]),
     ({"trace_mode": "x"}, ["trace_mode='x'", "'label-conditioned', 'label-free'"]),
     ({"max_rules": -1}, ["max_rules=-1", "whole number >= 1"]),
     ({"max_rules": True}, ["max_rules=True", "whole number >= 1"]),
     ({"eps": 0}, ["eps=0", "> 0 and <= 2"]),
     ({"eps": float("nan")}, ["eps=nan", "finite number"]),
-    ({"racing_z": -0.1}, ["racing_z=-0.1", ">= 0"]),
+    ({"confidence": 1.0}, ["confidence=1.0", "> 0.5 and < 1"]),
+    ({"confirm_fraction": 0.8}, ["confirm_fraction=0.8", ">= 0 and <= 0.5"]),
     ({"max_student_calls": 0}, ["max_student_calls=0", ">= 1 or None"]),
     ({"max_rule": 3}, ["unknown PLD setting 'max_rule'", "did you mean 'max_rules'"]),
     ({"colour": "blue"}, ["unknown PLD setting 'colour'", "known: trace_mode, eps"]),
@@ -61,11 +62,10 @@ def test_a_config_and_keywords_combine_keywords_winning():
         optimizer.config.max_rules = 1
 
 
-def test_estimate_and_racing_read_the_config():
+def test_estimate_reads_the_config():
     optimizer = PLD(max_candidates=2, max_rules=1, max_repair_rounds=0)
     assert optimizer.estimate(3, 6) == {"teacher_calls": 5, "student_calls": 18}
-    assert not PLDConfig().races(199) and PLDConfig().races(200)
-    assert PLDConfig(selection="racing").races(10) and not PLDConfig(selection="exhaustive").races(10**6)
+    assert PLDConfig().selection == "racing" and PLDConfig().confidence == 0.95
 
 
 def test_the_signature_and_docstring_list_every_setting():
@@ -100,18 +100,18 @@ def test_every_setting_is_a_flag_of_pld_compile():
 
 def test_compare_prefixes_the_flags_it_exposes():
     flags = {option for action in _subparser("compare")._actions for option in action.option_strings}
-    assert {"--pld-max-rules", "--pld-racing-z", "--pld-selection"} <= flags
+    assert {"--pld-max-rules", "--pld-confidence", "--pld-selection"} <= flags
     assert not {"--pld-seed", "--pld-max-student-calls", "--max-rules"} & flags  # --seed, --budget are shared
 
 
 def test_a_flag_value_reaches_the_optimizer():
-    args = build_parser().parse_args(["compile", "--racing-z", "1.5", "--max-teacher-calls", "none", "--seed", "7",
+    args = build_parser().parse_args(["compile", "--confidence", "0.9", "--max-teacher-calls", "none", "--seed", "7",
                                       "--no-progress", "--selection", "racing", "--train", "4"])
     settings = settings_from(args)
     assert settings.n_train == 4
-    assert (settings.pld.racing_z, settings.pld.max_teacher_calls, settings.pld.seed) == (1.5, None, 7)
+    assert (settings.pld.confidence, settings.pld.max_teacher_calls, settings.pld.seed) == (0.9, None, 7)
     assert (settings.pld.progress, settings.pld.selection, settings.pld.max_rules) == (False, "racing", 3)
-    assert PLD(config=settings.pld).config.racing_z == 1.5
+    assert PLD(config=settings.pld).config.confidence == 0.9
 
 
 def test_pld_compile_hands_the_settings_to_compile_task(tmp_path, monkeypatch, capsys):
@@ -159,7 +159,7 @@ def test_a_bad_choice_stops_with_the_usage_line(capsys):
 @pytest.mark.parametrize(("flag", "value", "allowed"), [
     ("--max-rules", "0", "a whole number >= 1"),
     ("--eps", "3", "a finite number > 0 and <= 2"),
-    ("--racing-z", "nan", "a finite number >= 0"),
+    ("--confidence", "nan", "a finite number > 0.5 and < 1"),
     ("--max-student-calls", "lots", "a whole number >= 1 or None ('none' for None)"),
 ])
 def test_a_value_out_of_bounds_stops_with_one_line(capsys, flag, value, allowed):
@@ -175,7 +175,7 @@ def test_help_lists_the_settings(capsys):
     with pytest.raises(SystemExit):
         main(["compile", "--help"])
     text = capsys.readouterr().out
-    assert "PLD settings" in text and "--racing-z" in text and "Confidence margin of racing" in text
+    assert "PLD settings" in text and "--confidence" in text and "paired bootstrap interval" in text
 
 
 def test_the_help_texts_task_names_are_the_suites():

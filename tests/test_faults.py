@@ -7,15 +7,9 @@ names the server, without a traceback or a credential, and must never replace an
 from __future__ import annotations
 
 import hashlib
-import json
-import select
 import shutil
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,39 +18,9 @@ from pld.cli import main
 from pld.errors import BackendError, ConfigError
 from pld.faults import fault_kind, is_backend_fault, redact, retry_transient, split_credentials
 from pld.tasks import get_task
+from tests.fault_server import requests_seen
 
-FAULT_SERVER = Path(__file__).with_name("fault_server.py")
 REPO = Path(__file__).resolve().parents[1]
-Serve = Callable[[str], str]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Start fault servers by mode; each answers at the returned base URL (``.../v1``)."""
-    processes: list[subprocess.Popen] = []
-
-    def start(mode: str) -> str:
-        process = subprocess.Popen([sys.executable, str(FAULT_SERVER), mode], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
-        processes.append(process)
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        line = process.stdout.readline() if ready else ""
-        if not line.startswith("ready "):
-            pytest.fail(f"the {mode} fault server did not start")
-        return f"http://127.0.0.1:{int(line.split()[1])}/v1"
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def requests_seen(base: str) -> dict:
-    with urllib.request.urlopen(base.removesuffix("/v1") + "/_count", timeout=5) as answer:
-        return json.load(answer)
-
 
 def closed_port() -> int:
     with socket.socket() as sock:
@@ -84,11 +48,7 @@ def assert_one_line_error(code: int, output: str, *, names: str, says: str) -> s
     return errors[0]
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_ambient_key")
 
 
 def test_redact_strips_userinfo_keys_and_tokens():

@@ -35,32 +35,33 @@ def _examples(n: int) -> list[dspy.Example]:
             for i in range(n)]
 
 
-def _run(racing: bool, z: float = 0.5, n: int = 480):
+def _run(racing: bool, n: int = 480):
     program = dspy.Predict(ToySignature)
     lm, engine = function_lm(graded_student, "student")
     scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
     candidates = [CandidateRule(id=f"R{k}", text=text, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
                   for k, text in enumerate(ACCURACY)]
     result = greedy_select(scorer, list(reversed(candidates)), _examples(n), min_gain=0.01, max_rules=3,
-                           racing=racing, racing_z=z, progress=False)
+                           racing=racing, progress=False)
     return result, len(engine.requests)
 
 
 def test_racing_returns_the_exhaustive_winner_with_far_fewer_calls():
     exhaustive, exhaustive_calls = _run(racing=False)
     raced, raced_calls = _run(racing=True)
-    halving, halving_calls = _run(racing=True, z=0.0)  # plain successive halving, no margin
     assert [r.id for r in raced.selected] == [r.id for r in exhaustive.selected] == ["R0"]
-    assert [r.id for r in halving.selected] == ["R0"]
-    assert raced.val_macro_f1 == halving.val_macro_f1 == exhaustive.val_macro_f1
-    assert halving_calls <= 0.3 * exhaustive_calls
-    assert raced_calls <= 0.5 * exhaustive_calls
+    assert raced.val_macro_f1 == exhaustive.val_macro_f1
+    assert raced.estimates[0].low > 0 and raced.estimates[0].credible(0.01)
+    assert raced_calls <= 0.25 * exhaustive_calls, (raced_calls, exhaustive_calls)
     dropped = [t for t in raced.rounds[0].trials if t.examples < 480]
-    assert dropped  # racing really stopped some lists early
+    assert dropped and all(t.dropped for t in dropped)  # racing really stopped lists early, and says why
+    # Round 2: a rule after R0 changes no answer, a rule before it only loses: nothing can be accepted.
+    assert raced.rounds[1].winner_id is None and "min_gain" in raced.stop_reason
 
 
 def test_stage_sizes_and_balanced_order():
     assert stage_sizes(120, eta=4, min_examples=8) == [8, 30, 120]
+    assert stage_sizes(48, eta=2, min_examples=12) == [12, 24, 48]
     assert stage_sizes(10, eta=3, min_examples=8) == [10]
     ordered = race_order(_examples(12), "label", seed=1)
     assert [ex.label for ex in ordered[:4]].count("pos") == 2

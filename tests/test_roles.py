@@ -25,16 +25,12 @@ from pld.errors import ConfigError
 from pld.pipeline.render import base_instructions, with_rules
 from pld.tasks import get_task
 from tests.fakes import function_lm
-from tests.test_faults import requests_seen, serve  # noqa: F401 - the fixture that starts fault servers
+from tests.fault_server import requests_seen
 
 RULE = "If the filled-in word is not a meaningful description of the target, answer unrelated."
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_ambient_key")
 
 
 def test_role_flags_override_the_shared_ones_for_that_role_only():

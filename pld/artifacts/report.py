@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pld.metrics import LabelScores
+from pld.pipeline.confirm import Confirmation
 from pld.pipeline.repair import RepairRound
 from pld.rules import CandidateRule, ExampleRef, RejectedRule, SelectedRule, Trace, excerpt
 from pld.pipeline.selection import SelectionRound
@@ -22,8 +23,8 @@ class PhaseCost(BaseModel):
 
 class RunReport(BaseModel):
     """Everything a run did, so a reviewer can trace each rule back to the training examples it
-    came from and see every rule text that was refused (``rejected_rules``) and every gain the
-    validation set was too small to resolve (``warnings``)."""
+    came from, see every rule text that was refused (``rejected_rules``), each rule's gain with its
+    interval, and whatever the held-back examples overruled (``warnings``, ``confirmation``)."""
 
     label_field: str
     labels: list[str]
@@ -50,6 +51,8 @@ class RunReport(BaseModel):
     unique_student_queries: int
     rejected_rules: list[RejectedRule] = []
     warnings: list[str] = []
+    n_held_back: int = 0  # validation examples held back from selection to confirm the final list
+    confirmation: Confirmation | None = None
 
     def example_refs(self, keys: Sequence[str]) -> list[ExampleRef]:
         """The training examples behind ``keys``: id and a short excerpt, from the run's traces.
@@ -80,6 +83,8 @@ class RunReport(BaseModel):
             f"rules: {len(self.rules)} selected from {len(self.candidate_rules)} candidates "
             f"({self.selection_stop_reason})",
         ]
+        if self.confirmation is not None:
+            lines.append(f"confirmation ({self.n_held_back} held-back examples): {self.confirmation.note}")
         if self.rejected_rules:
             stages = sorted({rule.stage for rule in self.rejected_rules})
             lines.append(f"rejected: {len(self.rejected_rules)} rule texts ({', '.join(stages)}); see report.md")

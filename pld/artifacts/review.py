@@ -26,7 +26,7 @@ def show_text(manifest: Manifest, report: RunReport | None = None, *, full: bool
     ]
     for number, rule in enumerate(manifest.rules, 1):
         lines.append(f"{number:>3}. {rule['text']}")
-        lines.append(f"     gain {_gain(rule.get('marginal_gain'))} · source {rule.get('source', '?')} "
+        lines.append(f"     gain {rule_gain(rule)} · source {rule.get('source', '?')} "
                      f"{rule.get('candidate_id', '')} · from {len(rule.get('example_keys') or ())} training example(s)")
     if report is not None:
         extra = [f"warning: {warning}" for warning in report.warnings]
@@ -38,14 +38,21 @@ def show_text(manifest: Manifest, report: RunReport | None = None, *, full: bool
 def show_markdown(manifest: Manifest, report: RunReport | None = None, *, full: bool = False) -> str:
     """The review document; ``report`` and ``full`` as for ``show_text``."""
     return _environment().get_template("review.md.j2").render(
-        m=manifest, score=_score, gain=_gain, report=report, full=full, **template_helpers())
+        m=manifest, score=_score, gain=rule_gain, report=report, full=full, **template_helpers())
 
 
 def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def _gain(value: float | None) -> str:
+def rule_gain(rule: dict[str, Any]) -> str:
+    """A manifest rule's gain when added, with its interval when the run measured one."""
+    estimate = rule.get("gain_estimate")
+    if estimate:
+        from pld.rules import GainEstimate
+
+        return GainEstimate.model_validate(estimate).describe()
+    value = rule.get("marginal_gain")
     return "n/a" if value is None else f"{value:+.4f}"
 
 

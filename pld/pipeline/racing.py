@@ -1,11 +1,16 @@
 """Racing: score many rule lists on growing validation subsets and drop those that cannot win.
 
-Successive halving (with elimination factor ``eta``) guarded by a confidence margin: every list is
-scored on a small, label-balanced subset; the best ``1/eta`` go on to a subset ``eta`` times
-larger, together with every list within ``z`` standard errors (``0.5 / sqrt(size)``, the widest
-binomial one) of the stage's best, so noise on a small subset does not drop a list that could still
-win; the last survivors are scored on the full validation set, which alone decides the winner. Subsets are
-prefixes of one fixed order, so a list promoted to the next stage only pays for the new examples.
+Racing and the acceptance test are one statistic (``pld.pipeline.gains``): each list is compared
+with the incumbent (the current rule list, whose answers on the whole validation set are already
+known) by a paired bootstrap of the Macro F1 difference on the examples scored so far. A list is
+dropped as soon as its interval says it cannot be accepted (the upper end is below ``min_gain``),
+or that it cannot beat the stage's leader (the upper end of its difference to the leader is below
+zero). Subsets are prefixes of one seeded, label-interleaved order, so a list that goes on to the
+next stage only pays for the new examples; the survivors are scored on the full validation set,
+which alone decides the winner.
+
+Most candidate lists change only a few of the student's answers, so their paired intervals are
+narrow and the lists that change nothing, or only for the worse, leave after the first stage.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pld.pipeline.gains import GainEstimate, paired_gain
 
 if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
     import dspy
@@ -40,34 +48,97 @@ def race_order(valset: Sequence[dspy.Example], label_field: str, seed: int) -> l
 
 
 def stage_sizes(n: int, *, eta: int, min_examples: int) -> list[int]:
-    """Subset sizes, smallest first, ending with the full set (``n``)."""
+    """Subset sizes, smallest first, each ``eta`` times the one before, ending with the full set (``n``)."""
     sizes = [n]
     while math.ceil(sizes[0] / eta) >= min_examples:
         sizes.insert(0, math.ceil(sizes[0] / eta))
     return sizes
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One list's race: its Macro F1 and gain over the incumbent on the ``examples`` it was scored
+    on, and why it was dropped (None when it ran the full set)."""
+
+    macro_f1: float
+    examples: int
+    estimate: GainEstimate
+    dropped: str | None = None
+
+
+@dataclass(frozen=True)
+class GainTest:
+    """The acceptance test's settings, shared by racing, selection, repair and confirmation."""
+
+    labels: tuple[str, ...]
+    min_gain: float = 0.01
+    confidence: float = 0.95
+    resamples: int = 2000
+    seed: int = 0
+
+    def estimate(self, gold: Sequence[str], old: Sequence[str | None], new: Sequence[str | None]) -> GainEstimate:
+        return paired_gain(gold, old, new, self.labels, confidence=self.confidence, resamples=self.resamples,
+                           seed=self.seed)
+
+
 def race(
     scorer: StudentScorer,
-    lists: Sequence[list[str]],
+    lists: Sequence[Sequence[str]],
     ordered_val: Sequence[dspy.Example],
+    incumbent: Sequence[str],
+    test: GainTest,
     *,
-    eta: int = 4,
-    min_examples: int = 30,
-    z: float = 0.5,
-) -> list[tuple[float, int]]:
-    """``(Macro F1, examples it was measured on)`` for every list; survivors on the full set."""
+    eta: int = 2,
+    min_examples: int = 12,
+) -> list[Outcome]:
+    """Each list's outcome; the lists never dropped were scored on all of ``ordered_val``."""
+    label_field = scorer.metric.label_field
+    gold = [str(example[label_field]) for example in ordered_val]
+    base = scorer.labels(incumbent, ordered_val)
     sizes = stage_sizes(len(ordered_val), eta=eta, min_examples=min_examples)
-    results: list[tuple[float, int]] = [(0.0, 0)] * len(lists)
+    outcomes: dict[int, Outcome] = {}
     alive = list(range(len(lists)))
-    for stage, size in enumerate(sizes):
+    for size in sizes:
         subset = ordered_val[:size]
+        answers = {index: scorer.labels(lists[index], subset) for index in alive}
         for index in alive:
-            results[index] = (scorer.macro_f1(lists[index], subset), size)
-        if stage == len(sizes) - 1:
+            estimate = test.estimate(gold[:size], base[:size], answers[index])
+            outcomes[index] = Outcome(_macro_f1(test, gold[:size], answers[index]), size, estimate)
+        if size == len(ordered_val):
             break
-        keep = max(1, math.ceil(len(alive) / eta))
-        ranked = sorted(alive, key=lambda i: -results[i][0])  # stable: ties keep the earlier list
-        floor = results[ranked[0]][0] - z * 0.5 / math.sqrt(size)
-        alive = sorted(set(ranked[:keep]) | ({i for i in alive if results[i][0] >= floor} if z > 0 else set()))
-    return results
+        alive = _survivors(alive, outcomes, answers, gold[:size], test)
+    return [outcomes[index] for index in range(len(lists))]
+
+
+def _survivors(alive: list[int], outcomes: dict[int, Outcome], answers: dict[int, list[str | None]],
+               gold: list[str], test: GainTest) -> list[int]:
+    """Drop, with the reason recorded, the lists that cannot be accepted or cannot beat the leader."""
+    survivors = []
+    for index in alive:
+        estimate = outcomes[index].estimate
+        if estimate.can_reach(test.min_gain):
+            survivors.append(index)
+        else:
+            outcomes[index] = _drop(outcomes[index], f"gain over the current list at most {estimate.high:+.3f} "
+                                                     f"< min_gain={test.min_gain} on {estimate.n} examples")
+    if len(survivors) < 2:
+        return survivors
+    leader = max(survivors, key=lambda i: (outcomes[i].macro_f1, -i))
+    kept = []
+    for index in survivors:
+        behind = test.estimate(gold, answers[leader], answers[index]) if index != leader else None
+        if behind is not None and behind.high < 0:
+            outcomes[index] = _drop(outcomes[index], f"behind the stage leader by {behind.describe()}")
+        else:
+            kept.append(index)
+    return kept
+
+
+def _drop(outcome: Outcome, reason: str) -> Outcome:
+    return Outcome(outcome.macro_f1, outcome.examples, outcome.estimate, dropped=reason)
+
+
+def _macro_f1(test: GainTest, gold: Sequence[str], predicted: Sequence[str | None]) -> float:
+    from pld.metrics import score_labels
+
+    return score_labels(gold, predicted, test.labels).macro_f1

@@ -1,5 +1,6 @@
 """The conflict loop: show the teacher where the student followed the rules and still failed,
-take its rewritten rule list, and keep it only if validation Macro F1 improves."""
+take its rewritten rule list, and keep it only if its validation Macro F1 gain is credible (the
+same paired test as selection, ``pld.pipeline.gains``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
 from pld.pipeline.hygiene import SEVERE, rejected, screen_rules
 from pld.rules import RejectedRule, example_key
-from pld.pipeline.selection import unresolved_gain
+from pld.pipeline.gains import GainEstimate
+from pld.pipeline.racing import GainTest
 
 if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
     import dspy
@@ -34,6 +36,7 @@ class RepairRound(BaseModel):
     gain: float | None
     accepted: bool
     note: str = ""
+    gain_estimate: GainEstimate | None = None  # the rewrite's gain over the current list, with its interval
 
 
 class RepairResult(BaseModel):
@@ -41,7 +44,8 @@ class RepairResult(BaseModel):
     val_macro_f1: float
     rounds: list[RepairRound]
     rejected: list[RejectedRule] = []  # proposed rules not kept: unsafe, no gain, or not scored
-    warnings: list[str] = []  # accepted rewrites whose gain the validation set cannot resolve
+    warnings: list[str] = []
+    steps: list[list[str]] = []  # each accepted rewrite, in turn
 
 
 def repair_rules(
@@ -56,7 +60,7 @@ def repair_rules(
     *,
     task: str,
     max_rounds: int,
-    min_gain: float,
+    test: GainTest,
     max_rules: int,
     rng: random.Random,
     max_failures_shown: int = 8,
@@ -68,7 +72,7 @@ def repair_rules(
 
     rules, rounds = list(rules), []
     refused: list[RejectedRule] = []
-    warnings: list[str] = []
+    steps: list[list[str]] = []
     label_field, labels = scorer.metric.label_field, scorer.metric.labels or ()
     for number in range(1, max_rounds + 1):
         try:
@@ -120,21 +124,22 @@ def repair_rules(
             rounds.append(_rejected(number, failures, shown_successes, proposed, str(exc)))
             refused.extend(_not_kept(proposed, rules, "not-scored", f"not scored: {exc}", shown, number))
             break
-        gain = score - current_score
-        accepted = gain >= min_gain and gain > 0
+        gold = [str(example[label_field]) for example in valset]
+        estimate = test.estimate(gold, scorer.labels(rules, valset), scorer.labels(proposed, valset))
+        accepted = estimate.credible(test.min_gain)
         rounds.append(RepairRound(round=number, failures=len(failures), successes_shown=len(shown_successes),
-                                  proposed_rules=proposed, val_macro_f1=score, gain=gain, accepted=accepted))
-        logger.info("repair round %d: %d failures, rewrite scores %.4f (gain %+.4f)%s", number, len(failures),
-                    score, gain, "" if accepted else " - rejected")
+                                  proposed_rules=proposed, val_macro_f1=score, gain=estimate.gain, accepted=accepted,
+                                  gain_estimate=estimate))
+        logger.info("repair round %d: %d failures, rewrite scores %.4f (gain %s)%s", number, len(failures),
+                    score, estimate.describe(), "" if accepted else " - rejected")
         if not accepted:
-            reason = f"its rewrite scored {score:.4f} on validation ({gain:+.4f}), below min_gain={min_gain}"
+            reason = (f"its rewrite scored {score:.4f} on validation, gain {estimate.describe()}: not credible "
+                      f"(needs the interval above 0 and a gain of at least min_gain={test.min_gain})")
             refused.extend(_not_kept(proposed, rules, "no-gain", reason, shown, number))
             break
-        warning = unresolved_gain(scorer, rules, proposed, valset, gain=gain, min_gain=min_gain,
-                                  what=f"the repair rewrite of round {number}")
-        warnings += [warning] if warning else []
         rules, current_score = proposed, score
-    return RepairResult(rules=rules, val_macro_f1=current_score, rounds=rounds, rejected=refused, warnings=warnings)
+        steps.append(list(rules))
+    return RepairResult(rules=rules, val_macro_f1=current_score, rounds=rounds, rejected=refused, steps=steps)
 
 
 def _screen(proposed: list[str], current: list[str], labels: Sequence[str], number: int, shown: list[str],

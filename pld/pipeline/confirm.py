@@ -1,0 +1,97 @@
+"""Confirmation: score the chosen rule lists once on validation examples that selection never saw.
+
+Selection picks, from many lists, the one that scored best on its validation examples, so its
+score there is biased upward (the winner's curse), however careful each test. A part of the
+validation data held back from selection (label-stratified, seeded) gives an unbiased look: each
+step that selection and repair accepted (the empty list first) is scored on it once. The final
+list stands when its held-back gain over the empty list is positive; otherwise PLD returns the
+confirmed step with the best held-back Macro F1, or no rules at all, and says so.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from pld.pipeline.gains import GainEstimate
+from pld.pipeline.racing import GainTest
+
+if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
+    import dspy
+
+    from pld.pipeline.scoring import StudentScorer
+
+
+class ConfirmedStep(BaseModel):
+    rules: list[str]
+    macro_f1: float  # on the held-back examples
+    estimate: GainEstimate  # gain over no rules, on the held-back examples
+    confirmed: bool
+
+
+class Confirmation(BaseModel):
+    """What the held-back examples said about each accepted step, and which list PLD returns."""
+
+    n: int
+    baseline_macro_f1: float
+    steps: list[ConfirmedStep]
+    chosen: int  # index into steps
+    final_confirmed: bool
+    note: str
+
+    @property
+    def rules(self) -> list[str]:
+        return self.steps[self.chosen].rules
+
+
+def split_for_confirmation(
+    valset: Sequence[dspy.Example], label_field: str, *, fraction: float, min_examples: int, seed: int
+) -> tuple[list[dspy.Example], list[dspy.Example]]:
+    """``(selection part, held-back part)``: each label gives ``fraction`` of its examples to the
+    held-back part; no split (everything selects) when that part would be under ``min_examples``
+    or would leave selection fewer examples than it holds back."""
+    n_held = round(len(valset) * fraction)
+    if fraction <= 0 or n_held < min_examples or len(valset) - n_held < n_held:
+        return list(valset), []
+    rng = random.Random(seed)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for index, example in enumerate(valset):
+        by_label[str(example[label_field])].append(index)
+    held: set[int] = set()
+    for label in sorted(by_label):
+        indices = by_label[label]
+        held.update(rng.sample(indices, round(len(indices) * fraction)))
+    return ([ex for i, ex in enumerate(valset) if i not in held], [ex for i, ex in enumerate(valset) if i in held])
+
+
+def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Sequence[dspy.Example],
+            test: GainTest) -> Confirmation:
+    """Score every step on ``held_back`` (one student call per new pair) and choose what to return."""
+    gold = [str(example[scorer.metric.label_field]) for example in held_back]
+    base = scorer.labels([], held_back)
+    baseline = scorer.macro_f1([], held_back)
+    scored = []
+    for rules in steps:
+        estimate = test.estimate(gold, base, scorer.labels(rules, held_back))
+        scored.append(ConfirmedStep(rules=list(rules), macro_f1=scorer.macro_f1(rules, held_back), estimate=estimate,
+                                    confirmed=bool(rules) and estimate.gain > 0))
+    final = len(scored) - 1
+    if not scored[final].rules:
+        return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=scored, chosen=final,
+                            final_confirmed=False, note="no rules were selected; nothing to confirm")
+    if scored[final].confirmed:
+        return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=scored, chosen=final,
+                            final_confirmed=True,
+                            note=f"confirmed on {len(held_back)} held-back examples: gain {scored[final].estimate.describe()}")
+    candidates = [i for i, step in enumerate(scored) if step.confirmed]
+    chosen = max(candidates, key=lambda i: (scored[i].macro_f1, -len(scored[i].rules))) if candidates else 0
+    what = (f"returning the confirmed step {chosen} ({len(scored[chosen].rules)} rule(s), held-back gain "
+            f"{scored[chosen].estimate.describe()})" if candidates else "returning the program without rules")
+    note = (f"NOT confirmed: on {len(held_back)} held-back examples the final list's gain was "
+            f"{scored[final].estimate.describe()}; {what}")
+    return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=scored, chosen=chosen,
+                        final_confirmed=False, note=note)

@@ -1,0 +1,117 @@
+"""The gain test that selection, racing, repair and confirmation share (exact logic, no model)."""
+
+from __future__ import annotations
+
+import random
+
+import dspy
+import pytest
+from sklearn.metrics import f1_score
+
+from pld import macro_f1
+from pld.pipeline.confirm import confirm, split_for_confirmation
+from pld.pipeline.gains import paired_gain
+from pld.pipeline.racing import GainTest
+
+LABELS = ["pos", "neg"]
+
+
+def _f1(gold, predicted):
+    return f1_score(gold, [p if p in LABELS else "<invalid>" for p in predicted], labels=LABELS, average="macro",
+                    zero_division=0)
+
+
+def test_the_observed_gain_is_the_macro_f1_difference_and_invalid_answers_count_as_wrong():
+    rng = random.Random(3)
+    gold = [rng.choice(LABELS) for _ in range(60)]
+    old = [rng.choice(LABELS) for _ in range(60)]
+    new = [g if rng.random() < 0.4 else (None if rng.random() < 0.1 else o) for g, o in zip(gold, old)]
+    estimate = paired_gain(gold, old, new, LABELS)
+    assert estimate.gain == pytest.approx(_f1(gold, new) - _f1(gold, old))
+    assert estimate.low <= estimate.gain <= estimate.high
+    assert estimate.changed == sum(o != p for o, p in zip(old, new))
+
+
+def test_one_changed_answer_is_not_a_credible_gain():
+    gold = ["pos"] * 4 + ["neg"] * 4
+    old = ["neg"] * 8
+    new = ["pos"] + ["neg"] * 7  # one answer turned right: a large Macro F1 jump on 8 examples
+    estimate = paired_gain(gold, old, new, LABELS)
+    assert estimate.gain > 0.1 and estimate.low <= 0 and not estimate.credible(0.01)
+
+
+def test_three_of_four_answers_turned_right_is_no_evidence_though_the_bootstrap_says_so():
+    gold, old, new = ["pos", "pos", "neg", "neg"], ["neg", "neg", "pos", "neg"], ["pos", "pos", "neg", "neg"]
+    estimate = paired_gain(gold, old, new, LABELS)
+    assert estimate.low > 0  # the percentile bootstrap is overconfident on four examples ...
+    assert estimate.p_value == 0.125 and not estimate.credible(0.01)  # ... the exact permutation test is not
+
+
+def test_eight_answers_turned_right_and_none_wrong_is_credible():
+    gold = ["pos"] * 20 + ["neg"] * 20
+    old = ["neg"] * 40
+    new = ["pos"] * 8 + ["neg"] * 32
+    estimate = paired_gain(gold, old, new, LABELS)
+    assert estimate.low > 0 and estimate.credible(0.01) and not estimate.credible(estimate.gain + 0.01)
+
+
+def test_identical_answers_have_a_zero_width_interval_and_cannot_reach_min_gain():
+    gold, answers = ["pos", "neg", "neg"], ["neg", "neg", "pos"]
+    estimate = paired_gain(gold, answers, answers, LABELS)
+    assert (estimate.gain, estimate.low, estimate.high, estimate.changed) == (0.0, 0.0, 0.0, 0)
+    assert not estimate.can_reach(0.01) and not estimate.credible(0.0)
+
+
+def test_the_interval_is_seeded_and_follows_the_confidence():
+    rng = random.Random(0)
+    gold = [rng.choice(LABELS) for _ in range(80)]
+    old = [rng.choice(LABELS) for _ in range(80)]
+    new = [g if rng.random() < 0.3 else o for g, o in zip(gold, old)]
+    assert paired_gain(gold, old, new, LABELS, seed=1) == paired_gain(gold, old, new, LABELS, seed=1)
+    wide, narrow = paired_gain(gold, old, new, LABELS, confidence=0.99), paired_gain(gold, old, new, LABELS, confidence=0.8)
+    assert wide.low < narrow.low and wide.high > narrow.high
+
+
+def _examples(n_pos: int, n_neg: int) -> list[dspy.Example]:
+    return [dspy.Example(text=f"item {i}", label="pos" if i < n_pos else "neg").with_inputs("text")
+            for i in range(n_pos + n_neg)]
+
+
+def test_the_held_back_part_is_stratified_disjoint_and_skipped_when_too_small():
+    valset = _examples(40, 80)
+    select, held = split_for_confirmation(valset, "label", fraction=0.25, min_examples=30, seed=0)
+    assert len(held) == 30 and [ex.label for ex in held].count("pos") == 10
+    assert {ex.text for ex in select}.isdisjoint(ex.text for ex in held) and len(select) + len(held) == 120
+    assert split_for_confirmation(valset, "label", fraction=0.2, min_examples=30, seed=0) == (valset, [])
+    assert split_for_confirmation(valset, "label", fraction=0.0, min_examples=1, seed=0) == (valset, [])
+
+
+class _TableScorer:
+    """Answers from a fixed table: rule list -> the labels it yields on each example (by text)."""
+
+    def __init__(self, table: dict[tuple[str, ...], dict[str, str]]):
+        self.table = table
+        self.metric = macro_f1("label", LABELS)
+
+    def labels(self, rules, examples):
+        return [self.table[tuple(rules)][ex.text] for ex in examples]
+
+    def macro_f1(self, rules, examples):
+        return _f1([ex.label for ex in examples], self.labels(rules, examples))
+
+
+def test_an_unconfirmed_final_list_falls_back_to_the_best_confirmed_step_or_to_no_rules():
+    held = _examples(10, 10)
+    right = {ex.text: ex.label for ex in held}
+    none_right = {ex.text: "neg" for ex in held}
+    half = {ex.text: (ex.label if i % 2 else "neg") for i, ex in enumerate(held)}
+    test = GainTest(labels=tuple(LABELS))
+    scorer = _TableScorer({(): none_right, ("A",): half, ("A", "B"): none_right})
+    result = confirm(scorer, [[], ["A"], ["A", "B"]], held, test)
+    assert not result.final_confirmed and result.rules == ["A"] and "NOT confirmed" in result.note
+    scorer = _TableScorer({(): half, ("A",): none_right})
+    result = confirm(scorer, [[], ["A"]], held, test)
+    assert result.rules == [] and "without rules" in result.note
+    scorer = _TableScorer({(): none_right, ("A",): right})
+    result = confirm(scorer, [[], ["A"]], held, test)
+    assert result.final_confirmed and result.rules == ["A"] and result.steps[1].estimate.low > 0
