@@ -112,7 +112,7 @@ class PLDConfig(Settings):
 
 # `pld compile`'s and `pld compare`'s PLD: a compile on 2 cores in minutes.
 JOB_DEFAULTS = PLDConfig(max_candidates=6, max_rules=3, max_repair_rounds=1, max_teacher_calls=60,
-                         max_student_calls=900)
+                         max_student_calls=1500)
 
 
 class CompileSettings(Settings):
@@ -127,7 +127,8 @@ class CompileSettings(Settings):
     student: str = Field(DEFAULT_STUDENT, description="model spec of the student")
     strategy: Strategy = Field("zero-shot", description="the task's student program")
     n_train: int | None = Field(12, ge=1, description="training examples, teacher traces (None: all)")
-    n_val: int | None = Field(48, ge=1, description="validation examples, rule selection (None: all)")
+    n_val: int | None = Field(
+        100, ge=1, description="validation examples: rule selection, and confirmation on the part held back (None: all)")
     data_dir: str | None = Field(None, description="folder with the official data files")
     source: DataSource = Field("files", description="'files' (the official files) or 'hub' (the HuggingFace hub)")
     pld: PLDConfig = Field(JOB_DEFAULTS, description="the optimizer's settings")

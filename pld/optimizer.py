@@ -18,7 +18,7 @@ from pld.budget import CallBudget
 from pld.config import PLDConfig, args_doc
 from pld.errors import ConfigError
 from pld.pipeline.clustering import Embedder, cluster_traces
-from pld.pipeline.hygiene import rejected, rule_problem, screen_traces
+from pld.pipeline.hygiene import RuleProblem, near_duplicates, rejected, restates_input, rule_problem, screen_traces
 from pld.inputs import check_examples, infer_labels, split_valset
 from pld.backends.lm import default_concurrency, make_lm
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, ModelSpec
@@ -247,7 +247,7 @@ class PLD(Teleprompter):
 
 def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str, traces: Sequence[Trace],
          labels: Sequence[str], refused: list[RejectedRule]) -> Literal["added", "duplicate", "rejected"]:
-    if problem := rule_problem(text, labels):
+    if problem := _candidate_problem(candidates, text, traces, labels):
         refused.append(rejected(text, problem, "candidate", [t.example_key for t in traces]))
         return "rejected"
     key = text.lower()
@@ -259,6 +259,25 @@ def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str
         example_keys=tuple(t.example_key for t in traces), micro_rules=tuple(t.micro_rule for t in traces),
     ))
     return "added"
+
+
+def _candidate_problem(candidates: Sequence[CandidateRule], text: str, traces: Sequence[Trace],
+                       labels: Sequence[str]) -> RuleProblem | None:
+    """Hygiene (``pld.pipeline.hygiene``) with what only the pipeline knows: the input field names and
+    texts of the rule's training examples, and the candidates already kept."""
+    fields = sorted({name for trace in traces for name in trace.inputs})
+    inputs = [str(value) for trace in traces for value in trace.inputs.values()]
+    if problem := rule_problem(text, labels, fields) or restates_input(text, inputs):
+        return problem
+    if text.lower() in {c.text.lower() for c in candidates}:
+        return None  # an exact repeat is skipped quietly by the caller
+    duplicate = near_duplicates([*(c.text for c in candidates), text]).get(len(candidates))
+    if duplicate is None:
+        return None
+    index, cosine = duplicate
+    return RuleProblem(kind="near-duplicate",
+                       reason=f"near-duplicate of {candidates[index].id} (TF-IDF cosine {cosine:.2f}): "
+                              f"{candidates[index].text!r}")
 
 
 def _selected_rules(selection: SelectionResult, final_texts: list[str]) -> list[SelectedRule]:

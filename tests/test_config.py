@@ -78,7 +78,7 @@ def test_the_signature_and_docstring_list_every_setting():
 def test_job_settings_hold_a_pld_config():
     assert CompileSettings().pld == JOB_DEFAULTS
     assert (JOB_DEFAULTS.max_candidates, JOB_DEFAULTS.max_rules, JOB_DEFAULTS.max_repair_rounds,
-            JOB_DEFAULTS.max_teacher_calls, JOB_DEFAULTS.max_student_calls) == (6, 3, 1, 60, 900)
+            JOB_DEFAULTS.max_teacher_calls, JOB_DEFAULTS.max_student_calls) == (6, 3, 1, 60, 1500)
     with pytest.raises(ConfigError, match="unknown compile setting 'max_rules'"):
         CompileSettings(max_rules=1)
     with pytest.raises(ConfigError, match="invalid PLD setting max_rules=0"):

@@ -6,7 +6,7 @@ import dspy
 import pytest
 
 from pld import PLD, macro_f1
-from pld.pipeline.hygiene import rule_problem, screen_rules
+from pld.pipeline.hygiene import near_duplicates, restates_input, rule_problem, screen_rules
 from tests.fakes import (
     RULE_ALL_POS,
     RULE_SPECIAL_NEG,
@@ -54,16 +54,20 @@ TOY = ["pos", "neg"]
     (TOY, "Answer neg.", "label-only"),
     (TOY, "neg", "label-only"),
     (TOY, "The answer is neg", "label-only"),
+    # Real candidates from the 0.5B teacher on StereoSet (the committed artifact's report):
+    (STEREOSET, "If the target is the target, the answer is stereotype.", "tautology"),
+    (STEREOSET, "If the target is not stereotype, the answer is unrelated.", "restated-label"),
+    (STEREOSET, "When the sentence is anti-stereotypical, answer anti-stereotype.", "restated-label"),
+    (STEREOSET, "The sentence expresses a stereotype about the target.", "no-condition"),
 ])
 def test_each_hygiene_check_rejects_with_its_reason(labels, text, kind):
-    problem = rule_problem(text, labels)
+    problem = rule_problem(text, labels, ["target", "context", "sentence"])
     assert problem is not None and problem.kind == kind
     assert problem.reason
 
 
 @pytest.mark.parametrize(("labels", "text"), [
     (STEREOSET, "If the sentence repeats a stereotype about the target, answer stereotype."),
-    (STEREOSET, "If the target is not stereotype, the answer is unrelated."),
     (STEREOSET, 'If the target is the target people and the input is "the target people are poor", '
                 "the answer is anti-stereotype."),
     (STEREOSET, "Otherwise answer stereotype."),
@@ -87,6 +91,24 @@ def test_each_hygiene_check_rejects_with_its_reason(labels, text, kind):
 ])
 def test_legitimate_rules_pass(labels, text):
     assert rule_problem(text, labels) is None
+    assert rule_problem(text, labels, ["target", "context", "sentence", "hypothesis", "premise", "text"]) is None
+
+
+def test_a_rule_that_copies_a_training_input_memorises_it():
+    inputs = ["The target people are poor and hungry.", "A lot of women in the target are considered activists"]
+    quoted = 'If the input is "the target people are poor", the answer is anti-stereotype.'
+    assert restates_input(quoted, inputs).kind == "restates-input"
+    copied = "If a lot of women in the target are considered activists, answer anti-stereotype."
+    assert "eight words" in restates_input(copied, inputs).reason
+    assert restates_input('If the word is "poor", answer stereotype.', inputs) is None  # one quoted word
+    assert restates_input("If the target is described as poor, answer stereotype.", inputs) is None
+
+
+def test_near_duplicates_point_at_the_earlier_text():
+    texts = ["If the target is geeky, the answer is stereotype.", "If the item is special, answer neg.",
+             "If the target is geeky the answer is stereotype", "Read the item carefully."]
+    duplicates = near_duplicates(texts)
+    assert list(duplicates) == [2] and duplicates[2][0] == 0 and duplicates[2][1] > 0.85
 
 
 def test_screen_rules_keeps_order_and_names_each_rejection():

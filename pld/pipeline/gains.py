@@ -26,7 +26,7 @@ import numpy as np
 
 from pld.rules import GainEstimate
 
-__all__ = ["GainEstimate", "paired_gain"]
+__all__ = ["GainEstimate", "macro_f1_interval", "paired_gain"]
 
 DEFAULT_RESAMPLES = 2000
 
@@ -83,3 +83,24 @@ def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
         denominator = np.sum(is_gold, axis=-1) + np.sum(is_predicted, axis=-1)
         scores += np.divide(2 * tp, denominator, out=np.zeros_like(scores, dtype=float), where=denominator > 0)
     return scores / k
+
+
+def macro_f1_interval(gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str], *,
+                      confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES,
+                      seed: int = 0) -> tuple[float, float]:
+    """A percentile bootstrap interval of one program's Macro F1 over its examples (benchmarks)."""
+    from scipy.stats import bootstrap
+
+    codes = {label: index for index, label in enumerate(labels)}
+    g, p = (np.array([codes.get(str(x), -1) if x is not None else -1 for x in seq]) for seq in (gold, predicted))
+    if len(g) < 2:
+        value = float(_macro_f1(g, p, len(labels)))
+        return value, value
+
+    def score(index: np.ndarray, axis: int = -1) -> np.ndarray:
+        index = np.asarray(index)
+        return _macro_f1(g[index], p[index], len(labels))
+
+    interval = bootstrap((np.arange(len(g)),), score, vectorized=True, n_resamples=resamples, method="percentile",
+                         confidence_level=confidence, rng=np.random.default_rng(seed)).confidence_interval
+    return float(interval.low), float(interval.high)

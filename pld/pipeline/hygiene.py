@@ -33,6 +33,19 @@ The checks, in order (the first that applies names the rejection):
                    unless, only, except, where, whose, which, that, who, otherwise, provided,
                    given, whether, or a longer "for ..." phrase): it does not depend on the input.
 ``label-only``     nothing but a label and filler words ("Answer neg.", "The answer is neg").
+``tautology``      a condition that says nothing about the input once filler words and the input
+                   field names are removed ("If the target is the target, ...").
+``restated-label`` a condition that only tests a label ("If the target is not stereotype, the
+                   answer is unrelated"): it restates the answer instead of deciding it.
+``no-condition``   names a label (of three letters or more) with no condition and at most one word
+                   besides field names and filler that could describe an input ("The sentence
+                   expresses a stereotype about the target."): the same answer for every input.
+
+Two more checks need more than the text, so they run where the pipeline has it:
+``restates-input`` (``restates_input``) a rule that copies a training input (a quoted span of four
+                   or more words, or any eight words in a row): it memorises one example.
+``near-duplicate`` (``near_duplicates``) a candidate whose TF-IDF cosine similarity to an earlier
+                   (larger-cluster) candidate is at least 0.85: selection would pay twice for one idea.
 """
 
 from __future__ import annotations
@@ -88,6 +101,12 @@ _CONDITION = re.compile(r"\b(?:if|when|whenever|unless|only|except|where|whose|w
 _FILLER = {"the", "a", "an", "answer", "answers", "is", "be", "should", "must", "label", "labels", "it", "as",
            "with", "output", "respond", "return", "say", "choose", "select", "predict", "classify", "mark",
            "always", "final", "correct", "right", "class", "category", "this", "to", "of", "one"}
+
+_CONDITION_FILLER = {"if", "when", "whenever", "unless", "because", "since", "although", "though", "while", "where",
+                     "given", "that", "the", "a", "an", "is", "are", "was", "were", "be", "been", "being", "not",
+                     "no", "does", "do", "did", "doesn't", "isn't", "it", "its", "this", "then", "input", "answer",
+                     "label", "same", "as", "equal", "equals", "to", "of", "has", "have", "any", "and", "or", "about",
+                     "for", "in", "on", "at", "by"}
 
 SEVERE = frozenset({"markup", "override"})  # signs that an input steered the teacher's output
 
@@ -149,8 +168,40 @@ def _is_label_only(text: str, labels: Sequence[str]) -> bool:
     return found and set(re.findall(r"[a-z0-9]+", rest)) <= _FILLER
 
 
-def rule_problem(text: str, labels: Sequence[str]) -> RuleProblem | None:
-    """The first hygiene problem of ``text`` for a task with ``labels``, or None for a usable rule."""
+def _condition_problem(text: str, labels: Sequence[str], fields: Sequence[str]) -> RuleProblem | None:
+    """A condition that tests nothing (only filler and field names) or only a label."""
+    named = {field.lower() for field in fields}
+    words_of_labels = [label for label in labels if len(label) >= 3]
+    for clause in _CONDITION_CLAUSE.finditer(text):
+        words = re.findall(r"[a-z][a-z'-]*", clause.group(0).lower())
+        content = [word for word in words if word not in _CONDITION_FILLER and word not in named]
+        shown = clause.group(0).strip(" ,;.")
+        if not content:
+            return RuleProblem(kind="tautology", reason=f"its condition ({shown!r}) says nothing about the input")
+        if words_of_labels and all(_names_label(word, words_of_labels) for word in content):
+            return RuleProblem(kind="restated-label",
+                               reason=f"its condition ({shown!r}) tests a label, not the input")
+    return None
+
+
+def _names_a_label_unconditionally(text: str, labels: Sequence[str], fields: Sequence[str]) -> bool:
+    """A label (three letters or more, so not an option letter or an article), no condition, and at
+    most one word that could describe an input besides the field names ("The sentence expresses a
+    stereotype about the target"); "Answer neg for all items marked special" qualifies its label."""
+    long_labels = [label for label in labels if len(label) >= 3]
+    if _CONDITION.search(text) or not any(
+            re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", text, re.I) for label in long_labels):
+        return False
+    named = {field.lower() for field in fields}
+    words = re.findall(r"[a-z][a-z'-]*", text.lower())
+    content = [word for word in words if word not in _CONDITION_FILLER and word not in named and word not in _FILLER
+               and word not in _NOT_AN_ANSWER and not _names_label(word, long_labels)]
+    return len(content) <= 1
+
+
+def rule_problem(text: str, labels: Sequence[str], fields: Sequence[str] = ()) -> RuleProblem | None:
+    """The first hygiene problem of ``text`` for a task with ``labels`` (and input ``fields``), or
+    None for a usable rule."""
     if not re.search(r"\w", text or ""):
         return RuleProblem(kind="empty", reason="empty rule")
     if markup := _MARKUP.search(text):
@@ -166,15 +217,60 @@ def rule_problem(text: str, labels: Sequence[str]) -> RuleProblem | None:
         return RuleProblem(kind="unconditional", reason="commands a label unconditionally, whatever the input")
     if _is_label_only(text, labels):
         return RuleProblem(kind="label-only", reason="restates a label with no condition")
+    if problem := _condition_problem(text, labels, fields):
+        return problem
+    if _names_a_label_unconditionally(text, labels, fields):
+        return RuleProblem(kind="no-condition", reason="names a label with no condition on the input: the same "
+                                                       "answer for every input")
     return None
 
 
-def screen_rules(texts: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[tuple[str, RuleProblem]]]:
+_QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
+
+
+def restates_input(text: str, inputs: Sequence[str]) -> RuleProblem | None:
+    """A rule that copies a training input (a quoted span of 4+ words, or 8 words in a row) memorises
+    that example instead of stating a decision rule."""
+    haystacks = [" ".join(re.findall(r"[\w'-]+", value.lower())) for value in inputs if value]
+    for quoted in _QUOTED.findall(text):
+        words = re.findall(r"[\w'-]+", quoted.lower())
+        if len(words) >= 4 and any(" ".join(words) in hay for hay in haystacks):
+            return RuleProblem(kind="restates-input", reason=f"quotes a training input ({quoted[:60]!r}): it "
+                                                             "memorises one example")
+    words = re.findall(r"[\w'-]+", text.lower())
+    for start in range(len(words) - 7):
+        span = " ".join(words[start:start + 8])
+        if any(span in hay for hay in haystacks):
+            return RuleProblem(kind="restates-input", reason=f"copies eight words of a training input ({span!r})")
+    return None
+
+
+def near_duplicates(texts: Sequence[str], threshold: float = 0.85) -> dict[int, tuple[int, float]]:
+    """``{later index: (earlier index, cosine)}`` for texts whose TF-IDF cosine similarity to an
+    earlier text that is kept reaches ``threshold``."""
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from pld.pipeline.clustering import TfidfEmbedder
+
+    if len(texts) < 2:
+        return {}
+    similarity = cosine_similarity(TfidfEmbedder()(list(texts)))
+    duplicates: dict[int, tuple[int, float]] = {}
+    for later in range(1, len(texts)):
+        kept = [earlier for earlier in range(later) if earlier not in duplicates]
+        best = max(kept, key=lambda earlier: similarity[later, earlier])
+        if similarity[later, best] >= threshold:
+            duplicates[later] = (best, float(similarity[later, best]))
+    return duplicates
+
+
+def screen_rules(texts: Sequence[str], labels: Sequence[str],
+                 fields: Sequence[str] = ()) -> tuple[list[str], list[tuple[str, RuleProblem]]]:
     """Split ``texts`` into usable rules (order kept) and rejected ``(text, problem)`` pairs."""
     accepted: list[str] = []
     rejected: list[tuple[str, RuleProblem]] = []
     for text in texts:
-        problem = rule_problem(text, labels)
+        problem = rule_problem(text, labels, fields)
         if problem is None:
             accepted.append(text)
         else:
@@ -197,7 +293,8 @@ def screen_traces(traces: Sequence[Trace], labels: Sequence[str]) -> tuple[list[
     kept: list[Trace] = []
     rejections: list[RejectedRule] = []
     for trace in traces:
-        problem = rule_problem(trace.micro_rule, labels)
+        problem = rule_problem(trace.micro_rule, labels, list(trace.inputs)) or restates_input(
+            trace.micro_rule, [str(value) for value in trace.inputs.values()])
         if problem is None:
             kept.append(trace)
         else:

@@ -110,7 +110,8 @@ def repair_rules(
             break
         shown = [example_key(ex) for ex, _ in shown_failures] + [example_key(ex) for ex in shown_successes]
         raw = proposed
-        proposed, unsafe = _screen(raw, rules, labels, number, shown, refused)
+        fields = list(valset[0].inputs().keys()) if valset else []
+        proposed, unsafe = _screen(raw, rules, labels, fields, number, shown, refused)
         if unsafe:
             rounds.append(_rejected(number, failures, shown_successes, raw, f"unsafe rewrite refused: {unsafe}"))
             break
@@ -142,11 +143,11 @@ def repair_rules(
     return RepairResult(rules=rules, val_macro_f1=current_score, rounds=rounds, rejected=refused, steps=steps)
 
 
-def _screen(proposed: list[str], current: list[str], labels: Sequence[str], number: int, shown: list[str],
-            refused: list[RejectedRule]) -> tuple[list[str], str | None]:
+def _screen(proposed: list[str], current: list[str], labels: Sequence[str], fields: Sequence[str], number: int,
+            shown: list[str], refused: list[RejectedRule]) -> tuple[list[str], str | None]:
     """The usable rules of a rewrite, and the reason to refuse it whole: markup or an override in
     any rule means the inputs shown to the teacher steered it, so none of its rules is trusted."""
-    usable, problems = screen_rules(proposed, labels)
+    usable, problems = screen_rules(proposed, labels, fields)
     refused.extend(rejected(text, problem, "repair", shown, number) for text, problem in problems)
     severe = next((problem.reason for _, problem in problems if problem.kind in SEVERE), None)
     if severe is None:

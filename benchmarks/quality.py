@@ -1,0 +1,226 @@
+"""Held-out quality with error bars: PLD next to zero-shot, bootstrap few-shot, GEPA and InferRules.
+
+For each task and seed, one ``pld compare`` run (``pld.compare.compare``) compiles every method on
+the same seeded train/validation sample with the same student, teacher and student-call budget,
+and scores it on a seeded, label-balanced sample of the task's *test* split, which no compile
+sees. A second run with contextual calibration scores zero-shot and PLD again (embedded
+students only). Runs resume: a finished method is reused when nothing it depends on changed.
+
+Per method and seed the page shows the test Macro F1 with its 95 % bootstrap interval over the
+test examples, the gain over zero-shot with the same decoding (paired bootstrap interval and
+permutation p-value, ``pld.pipeline.gains``), and the compile cost; across seeds the mean and a
+95 % t-interval. The verdict calls a difference only when the interval across seeds excludes 0.
+
+Run (embedded models, about 15 minutes per task and seed on 2 CPU cores):
+    python benchmarks/quality.py --tasks stereoset --seeds 0 1 2
+With a frontier teacher and Gemma-3 4B on Ollama (the paper's setting):
+    python benchmarks/quality.py --teacher openai/gpt-4o-mini --student ollama/gemma3:4b \\
+        --tasks stereoset contract_nli --seeds 0 1 2 --n-train 100 --n-val 200 --n-test 300 --budget 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _common import DATA_DIR, ROOT, save_result
+
+from pld.backends.options import LMOptions, RoleOptions
+from pld.compare.results import CompareReport
+from pld.compare.settings import CompareSettings
+from pld.compare.suite import compare
+from pld.jobs import sample
+from pld.pipeline.gains import macro_f1_interval, paired_gain
+from pld.tasks import get_task
+
+METHODS = ("zero-shot", "bootstrap", "gepa", "inferrules", "pld")
+CALIBRATED = ("zero-shot", "pld")
+PAGE = ROOT / "benchmarks" / "QUALITY.md"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=["stereoset"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--teacher", default="local/qwen2.5-0.5b")
+    parser.add_argument("--student", default="local/gemma3-270m")
+    parser.add_argument("--teacher-api-base", default=None)
+    parser.add_argument("--student-api-base", default=None)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--n-train", type=int, default=12)
+    parser.add_argument("--n-val", type=int, default=100)
+    parser.add_argument("--n-test", type=int, default=200)
+    parser.add_argument("--budget", type=int, default=600, help="student calls per compile, every method")
+    parser.add_argument("--calibration", choices=["both", "off"], default="both",
+                        help="both: also score zero-shot and PLD with contextual calibration (embedded students)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "quality")
+    parser.add_argument("--page", type=Path, default=PAGE)
+    return parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    """Every (task, method, decoding, seed) row, running what is not already on disk."""
+    rows = []
+    for task_name in args.tasks:
+        task = get_task(task_name)
+        for seed in args.seeds:
+            settings = CompareSettings(task=task.name, student=args.student, teacher=args.teacher,
+                                       methods=tuple(args.methods), n_train=args.n_train, n_val=args.n_val,
+                                       n_test=args.n_test, budget=args.budget, seed=seed, data_dir=str(DATA_DIR))
+            teacher = LMOptions(api_base=args.teacher_api_base)
+            student = LMOptions(api_base=args.student_api_base)
+            variants = [("plain", settings, student)]
+            if args.calibration == "both" and args.student.startswith("local/"):
+                methods = tuple(m for m in CALIBRATED if m in args.methods)
+                variants.append(("calibrated", settings.model_copy(update={"methods": methods}),
+                                 LMOptions(api_base=args.student_api_base, calibrate=True)))
+            gold = _test_gold(task, seed, args.n_test)
+            for variant, variant_settings, student_options in variants:
+                started = time.perf_counter()
+                report = compare(variant_settings, args.out / task.name / f"seed-{seed}" / variant,
+                                 RoleOptions(teacher=teacher, student=student_options))
+                print(f"{task.name} seed {seed} {variant}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+                rows += _rows(report, gold, task.labels, variant, seed)
+    return rows
+
+
+def _test_gold(task, seed: int, n_test: int) -> list[str]:
+    """The gold labels of the test sample that ``compare`` scores (same loader, same seed)."""
+    full = task.load_splits(DATA_DIR, seed=seed)
+    return [str(example[task.label_field]) for example in sample(task, full.test, n_test, seed)]
+
+
+def _rows(report: CompareReport, gold: list[str], labels, variant: str, seed: int) -> list[dict]:
+    zero = next((m for m in report.methods if m.method == "zero-shot" and m.status == "ok"), None)
+    rows = []
+    for result in report.methods:
+        row = {"task": report.task, "method": result.method, "decoding": variant, "seed": seed,
+               "status": result.status, "n_test": len(gold)}
+        if result.status == "ok" and result.test is not None:
+            predicted = result.test.predictions
+            low, high = macro_f1_interval(gold, predicted, labels, seed=seed)
+            row.update(macro_f1=result.test.scores.macro_f1, low=low, high=high,
+                       teacher_calls=result.compile.teacher.calls, student_calls=result.compile.student.calls,
+                       compile_s=result.compile.wall_s,
+                       predicted=dict(sorted(_counts(predicted).items())))
+            if zero is not None and result.method != "zero-shot":
+                gain = paired_gain(gold, zero.test.predictions, predicted, labels, seed=seed)
+                row["gain"] = gain.model_dump()
+        else:
+            row["error"] = result.error
+        rows.append(row)
+    return rows
+
+
+def _counts(predicted: list[str | None]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for label in predicted:
+        counts[str(label)] = counts.get(str(label), 0) + 1
+    return counts
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval across seeds (the seeds vary the data samples and the optimizers)."""
+    from scipy.stats import t
+
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for row in rows:
+        if row["status"] == "ok":
+            groups.setdefault((row["task"], row["method"], row["decoding"]), []).append(row)
+    summary = []
+    for (task, method, decoding), members in groups.items():
+        mean, low, high = t_interval([m["macro_f1"] for m in members])
+        entry = {"task": task, "method": method, "decoding": decoding, "seeds": len(members), "mean": mean,
+                 "low": low, "high": high, "compile_s": statistics.fmean(m["compile_s"] for m in members),
+                 "student_calls": statistics.fmean(m["student_calls"] for m in members),
+                 "teacher_calls": statistics.fmean(m["teacher_calls"] for m in members)}
+        gains = [m["gain"]["gain"] for m in members if "gain" in m]
+        if gains:
+            entry["gain_mean"], entry["gain_low"], entry["gain_high"] = t_interval(gains)
+            entry["seeds_credible"] = sum(m["gain"]["low"] > 0 and m["gain"]["p_value"] <= 0.025
+                                          for m in members if "gain" in m)
+            entry["seeds_worse"] = sum(m["gain"]["high"] < 0 for m in members if "gain" in m)
+            entry["verdict"] = _verdict(entry)
+        summary.append(entry)
+    return summary
+
+
+def _verdict(entry: dict) -> str:
+    low, high = entry["gain_low"], entry["gain_high"]
+    if math.isnan(low):
+        return "one seed: no interval across seeds"
+    if low > 0:
+        return "better than zero-shot"
+    if high < 0:
+        return "worse than zero-shot"
+    return "no difference shown"
+
+
+def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s: float) -> str:
+    lines = ["# Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules", "",
+             f"Written by `python benchmarks/quality.py {' '.join(sys.argv[1:])}` in {wall_s / 60:.0f} min "
+             f"(reused runs count as 0).", "",
+             f"Student `{args.student}`, teacher `{args.teacher}`; per seed {args.n_train} training and "
+             f"{args.n_val} validation examples (label-balanced, seeded) and **{args.n_test} test examples** from the "
+             f"task's test split, which no compile sees; {args.budget} student calls per compile.", "",
+             "Intervals are 95 %. Per seed: a bootstrap over the test examples (Macro F1) and a paired bootstrap "
+             "with a permutation p-value (gain over zero-shot with the same decoding). Across seeds: a t-interval "
+             "on the per-seed values (3 seeds give wide intervals: that is the honest size of what we know).", "",
+             "## Summary across seeds", "",
+             "| task | method | decoding | seeds | test Macro F1 mean [95% CI] | gain over zero-shot [95% CI] | "
+             "seeds with a credible gain / loss | verdict | compile s | student calls | teacher calls |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in sorted(summary, key=lambda e: (e["task"], e["decoding"], e["method"])):
+        gain = (f"{e['gain_mean']:+.3f} [{e['gain_low']:+.3f}, {e['gain_high']:+.3f}]" if "gain_mean" in e else "–")
+        credible = f"{e['seeds_credible']} / {e['seeds_worse']}" if "gain_mean" in e else "–"
+        lines.append(f"| {e['task']} | {e['method']} | {e['decoding']} | {e['seeds']} | {e['mean']:.3f} "
+                     f"[{e['low']:.3f}, {e['high']:.3f}] | {gain} | {credible} | {e.get('verdict', 'baseline')} | "
+                     f"{e['compile_s']:.0f} | {e['student_calls']:.0f} | {e['teacher_calls']:.0f} |")
+    lines += ["", "## Every method and seed", "",
+              "| task | method | decoding | seed | test Macro F1 [95% CI] | gain over zero-shot | predicted labels | "
+              "compile s |", "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["task"], r["decoding"], r["method"], r["seed"])):
+        if r["status"] != "ok":
+            lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | **{r['status']}**: "
+                         f"{r.get('error', '')} | | | |")
+            continue
+        gain = r.get("gain")
+        shown = (f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g}"
+                 if gain else "–")
+        labels = ", ".join(f"{k}: {v}" for k, v in r["predicted"].items())
+        lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
+                     f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = parse_args()
+    started = time.perf_counter()
+    rows = run(args)
+    summary = summarise(rows)
+    wall = time.perf_counter() - started
+    save_result("quality", {"settings": {k: str(v) for k, v in vars(args).items()}, "rows": rows, "summary": summary})
+    text = page(rows, summary, args, wall)
+    marker = "<!-- reading -->"
+    if args.page.exists() and marker in args.page.read_text():  # keep the hand-written reading below the tables
+        text += "\n" + marker + args.page.read_text().split(marker, 1)[1]
+    args.page.write_text(text)
+    print(text)
+    print(json.dumps(summary, indent=1), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
