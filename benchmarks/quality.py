@@ -212,7 +212,8 @@ def main() -> None:
     rows = run(args)
     summary = summarise(rows)
     wall = time.perf_counter() - started
-    save_result("quality", {"settings": {k: str(v) for k, v in vars(args).items()}, "rows": rows, "summary": summary})
+    settings = {name: str(value) for name, value in vars(args).items()}
+    save_result(args.page.stem.lower(), {"settings": settings, "rows": rows, "summary": summary})
     text = page(rows, summary, args, wall)
     marker = "<!-- reading -->"
     if args.page.exists() and marker in args.page.read_text():  # keep the hand-written reading below the tables
