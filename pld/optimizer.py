@@ -266,8 +266,7 @@ def _candidate_problem(candidates: Sequence[CandidateRule], text: str, traces: S
     """Hygiene (``pld.pipeline.hygiene``) with what only the pipeline knows: the input field names and
     texts of the rule's training examples, and the candidates already kept."""
     fields = sorted({name for trace in traces for name in trace.inputs})
-    inputs = [str(value) for trace in traces for value in trace.inputs.values()]
-    if problem := rule_problem(text, labels, fields) or restates_input(text, inputs):
+    if problem := rule_problem(text, labels, fields) or restates_input(text, [trace.inputs for trace in traces]):
         return problem
     if text.lower() in {c.text.lower() for c in candidates}:
         return None  # an exact repeat is skipped quietly by the caller

@@ -95,8 +95,10 @@ def test_legitimate_rules_pass(labels, text):
 
 
 def test_a_rule_that_copies_a_training_input_memorises_it():
-    inputs = ["The target people are poor and hungry.", "A lot of women in the target are considered activists"]
-    quoted = 'If the input is "the target people are poor", the answer is anti-stereotype.'
+    inputs = [{"target": "Saudi Arabian", "sentence": "Saudi Arabian people are poor and hungry."},
+              {"target": "Eriteria", "context": "A lot of women in Eriteria are considered BLANK for their views."}]
+    # Real micro-rules of the 0.5B teacher: the target written as "the target", the rest copied.
+    quoted = 'If the target is the target people and the input is "the target people are poor", answer anti-stereotype.'
     assert restates_input(quoted, inputs).kind == "restates-input"
     copied = "If a lot of women in the target are considered activists, answer anti-stereotype."
     assert "eight words" in restates_input(copied, inputs).reason

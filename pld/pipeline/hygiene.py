@@ -53,7 +53,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pld.rules import Frozen, RejectedRule, RejectionStage, Trace
 
@@ -228,21 +229,44 @@ def rule_problem(text: str, labels: Sequence[str], fields: Sequence[str] = ()) -
 _QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
 
 
-def restates_input(text: str, inputs: Sequence[str]) -> RuleProblem | None:
+def restates_input(text: str, inputs: Sequence[Mapping[str, Any]]) -> RuleProblem | None:
     """A rule that copies a training input (a quoted span of 4+ words, or 8 words in a row) memorises
-    that example instead of stating a decision rule."""
-    haystacks = [" ".join(re.findall(r"[\w'-]+", value.lower())) for value in inputs if value]
+    that example instead of stating a decision rule. ``inputs`` are the examples' input fields; a
+    short field value (the StereoSet target) also counts as "the <field>", the way micro-rules
+    write it."""
+    haystacks = [_words(value) for value in _input_texts(inputs)]
     for quoted in _QUOTED.findall(text):
-        words = re.findall(r"[\w'-]+", quoted.lower())
-        if len(words) >= 4 and any(" ".join(words) in hay for hay in haystacks):
+        words = _words(quoted)
+        if len(words.split()) >= 4 and any(words in hay for hay in haystacks):
             return RuleProblem(kind="restates-input", reason=f"quotes a training input ({quoted[:60]!r}): it "
                                                              "memorises one example")
-    words = re.findall(r"[\w'-]+", text.lower())
+    words = _words(text).split()
     for start in range(len(words) - 7):
         span = " ".join(words[start:start + 8])
         if any(span in hay for hay in haystacks):
             return RuleProblem(kind="restates-input", reason=f"copies eight words of a training input ({span!r})")
     return None
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[\w'-]+", text.lower()))
+
+
+def _input_texts(inputs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each input value, and again with every short value of the same example (up to four words)
+    replaced by "the <field name>"."""
+    texts = []
+    for fields in inputs:
+        values = {name: str(value) for name, value in fields.items() if value is not None}
+        short = {name: value for name, value in values.items() if 0 < len(value.split()) <= 4}
+        for value in values.values():
+            texts.append(value)
+            replaced = value
+            for name, entity in short.items():
+                replaced = re.sub(re.escape(entity), f"the {name}", replaced, flags=re.I)
+            if replaced != value:
+                texts.append(replaced)
+    return texts
 
 
 def near_duplicates(texts: Sequence[str], threshold: float = 0.85) -> dict[int, tuple[int, float]]:
@@ -294,7 +318,7 @@ def screen_traces(traces: Sequence[Trace], labels: Sequence[str]) -> tuple[list[
     rejections: list[RejectedRule] = []
     for trace in traces:
         problem = rule_problem(trace.micro_rule, labels, list(trace.inputs)) or restates_input(
-            trace.micro_rule, [str(value) for value in trace.inputs.values()])
+            trace.micro_rule, [trace.inputs])
         if problem is None:
             kept.append(trace)
         else:
