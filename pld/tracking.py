@@ -87,6 +87,14 @@ def compile_metrics(report: RunReport) -> list[tuple[str, float, int]]:
                 metrics.append((f"{stage}_round_val_macro_f1", item.val_macro_f1, item.round))
             if item.gain is not None:
                 metrics.append((f"{stage}_round_gain", item.gain, item.round))
+            if item.gain_estimate is not None:
+                metrics.append((f"{stage}_round_gain_low", item.gain_estimate.low, item.round))
+                metrics.append((f"{stage}_round_gain_high", item.gain_estimate.high, item.round))
+    if report.confirmation is not None:
+        chosen = report.confirmation.steps[report.confirmation.chosen]
+        metrics += [("held_back_baseline_macro_f1", report.confirmation.baseline_macro_f1, 0),
+                    ("held_back_final_macro_f1", chosen.macro_f1, 0),
+                    ("final_confirmed", float(report.confirmation.final_confirmed), 0)]
     for role, totals in report.totals.items():
         for name, value in totals.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):

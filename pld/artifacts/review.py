@@ -30,6 +30,8 @@ def show_text(manifest: Manifest, report: RunReport | None = None, *, full: bool
                      f"{rule.get('candidate_id', '')} · from {len(rule.get('example_keys') or ())} training example(s)")
     if report is not None:
         extra = [f"warning: {warning}" for warning in report.warnings]
+        if report.confirmation is not None and report.confirmation.final_confirmed:
+            extra.append(f"confirmation: {report.confirmation.note}")
         extra += ([""] if extra else []) + provenance_lines(report) if full else [hint_line(report)]
         lines += ["", *extra]
     return "\n".join(lines)
