@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pld.errors import BudgetExceeded
@@ -14,11 +16,23 @@ class CallBudget:
     role: str
     limit: int | None = None
     used: int = 0
+    held: int = 0  # calls kept back for a later stage (``holding``)
 
     def charge(self, calls: int = 1) -> None:
-        if self.limit is not None and self.used + calls > self.limit:
-            raise BudgetExceeded(f"the {self.role} call budget of {self.limit} calls is spent")
+        if self.limit is not None and self.used + calls > self.limit - self.held:
+            raise BudgetExceeded(f"the {self.role} call budget of {self.limit} calls is spent"
+                                 + (f" ({self.held} kept for confirmation)" if self.held else ""))
         self.used += calls
+
+    @contextmanager
+    def holding(self, calls: int) -> Iterator[None]:
+        """Keep ``calls`` of the budget back while the block runs (selection leaves confirmation
+        the calls it needs); without a limit there is nothing to keep."""
+        self.held = 0 if self.limit is None else min(calls, self.limit)
+        try:
+            yield
+        finally:
+            self.held = 0
 
     @property
     def remaining(self) -> int | None:

@@ -160,19 +160,22 @@ class PLD(Teleprompter):
                         resamples=config.resamples, seed=config.seed)
         select_val, held_back = split_for_confirmation(valset, metric.label_field, fraction=config.confirm_fraction,
                                                        min_examples=config.min_confirm, seed=config.seed)
-        with _phase("selection", counter, phases):
-            selection = greedy_select(scorer, candidates, select_val, min_gain=config.min_gain,
-                                      max_rules=config.max_rules, racing=config.selection == "racing",
-                                      confidence=config.confidence, resamples=config.resamples, seed=config.seed,
-                                      progress=config.progress)
-        rules = [rule.text for rule in selection.selected]
-        with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
-                                                      disable=not config.progress, leave=False) as bar:
-            scorer.on_query = bar.update
-            repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
-                                  trainset, select_val, task=task, max_rounds=config.max_repair_rounds,
-                                  test=test, max_rules=config.max_rules, rng=rng)
-            scorer.on_query = None
+        # Confirmation needs the baseline and the final list on the held-back examples, whatever
+        # selection spends: those calls are kept back from selection and repair.
+        with scorer.budget.holding(2 * len(held_back)):
+            with _phase("selection", counter, phases):
+                selection = greedy_select(scorer, candidates, select_val, min_gain=config.min_gain,
+                                          max_rules=config.max_rules, racing=config.selection == "racing",
+                                          confidence=config.confidence, resamples=config.resamples, seed=config.seed,
+                                          progress=config.progress)
+            rules = [rule.text for rule in selection.selected]
+            with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
+                                                          disable=not config.progress, leave=False) as bar:
+                scorer.on_query = bar.update
+                repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
+                                      trainset, select_val, task=task, max_rounds=config.max_repair_rounds,
+                                      test=test, max_rules=config.max_rules, rng=rng)
+                scorer.on_query = None
         confirmation = None
         final_rules = repair.rules
         if held_back:

@@ -115,3 +115,35 @@ def test_an_unconfirmed_final_list_falls_back_to_the_best_confirmed_step_or_to_n
     scorer = _TableScorer({(): none_right, ("A",): right})
     result = confirm(scorer, [[], ["A"]], held, test)
     assert result.final_confirmed and result.rules == ["A"] and result.steps[1].estimate.low > 0
+
+
+def test_the_budget_keeps_the_confirmation_calls_back_and_a_run_without_budget_left_still_confirms():
+    from pld.budget import CallBudget
+    from pld.errors import BudgetExceeded
+
+    budget = CallBudget("student", 10)
+    with budget.holding(4):
+        budget.charge(6)
+        with pytest.raises(BudgetExceeded, match="4 kept for confirmation"):
+            budget.charge()
+    budget.charge(4)  # released for confirmation
+    assert budget.remaining == 0
+
+
+def test_confirmation_scores_the_final_list_first_and_skips_steps_the_budget_cannot_pay():
+    from pld.errors import BudgetExceeded
+
+    held = _examples(10, 10)
+    right = {ex.text: ex.label for ex in held}
+    none_right = {ex.text: "neg" for ex in held}
+
+    class _Capped(_TableScorer):
+        def labels(self, rules, examples):
+            if tuple(rules) == ("A",):
+                raise BudgetExceeded("the student call budget of 40 calls is spent")
+            return super().labels(rules, examples)
+
+    scorer = _Capped({(): none_right, ("A", "B"): right})
+    result = confirm(scorer, [[], ["A"], ["A", "B"]], held, GainTest(labels=tuple(LABELS)))
+    assert result.final_confirmed and result.rules == ["A", "B"] and [len(s.rules) for s in result.steps] == [0, 2]
+    assert "1 intermediate step(s) not scored" in result.note

@@ -211,3 +211,17 @@ def test_cache_hits_are_counted_as_such():
     totals = counter.totals()
     assert (totals.calls, totals.cache_hits) == (2, 1)
     assert totals.input_tokens > 0
+
+
+def test_a_spent_student_budget_still_leaves_confirmation_its_calls():
+    teacher, _ = function_lm(rule_writing_teacher, "teacher")
+    student, student_engine = function_lm(rule_following_student, "student")
+    # 350 calls: the first rule is selected, then the budget ends selection and repair; the 72 calls
+    # for the held-back baseline and final list were kept back, so the rule is still confirmed.
+    optimizer = PLD(teacher_lm=teacher, student_lm=student, metric=METRIC, max_student_calls=350, max_repair_rounds=1,
+                    progress=False)
+    report = optimizer.compile(dspy.Predict(ToySignature), trainset=toy_examples(6, 6),
+                               valset=toy_examples(60, 60, start=100)).pld_report
+    assert report.n_held_back == 36 and report.confirmation is not None
+    assert len(student_engine.requests) == 350 and "72 kept for confirmation" in report.selection_stop_reason
+    assert report.confirmation.final_confirmed and [rule.text for rule in report.rules] == [RULE_ALL_POS]

@@ -70,28 +70,48 @@ def split_for_confirmation(
 
 def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Sequence[dspy.Example],
             test: GainTest) -> Confirmation:
-    """Score every step on ``held_back`` (one student call per new pair) and choose what to return."""
+    """Score every step on ``held_back`` (one student call per new pair) and choose what to return.
+
+    The baseline and the final list come first (the optimizer keeps their calls back from
+    selection); an intermediate step the student budget cannot pay for is left out, and said so.
+    """
+    from pld.errors import BudgetExceeded
+
     gold = [str(example[scorer.metric.label_field]) for example in held_back]
     base = scorer.labels([], held_back)
     baseline = scorer.macro_f1([], held_back)
-    scored = []
-    for rules in steps:
-        estimate = test.estimate(gold, base, scorer.labels(rules, held_back))
-        scored.append(ConfirmedStep(rules=list(rules), macro_f1=scorer.macro_f1(rules, held_back), estimate=estimate,
-                                    confirmed=bool(rules) and estimate.gain > 0))
-    final = len(scored) - 1
-    if not scored[final].rules:
-        return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=scored, chosen=final,
-                            final_confirmed=False, note="no rules were selected; nothing to confirm")
-    if scored[final].confirmed:
-        return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=scored, chosen=final,
-                            final_confirmed=True,
-                            note=f"confirmed on {len(held_back)} held-back examples: gain {scored[final].estimate.describe()}")
-    candidates = [i for i, step in enumerate(scored) if step.confirmed]
-    chosen = max(candidates, key=lambda i: (scored[i].macro_f1, -len(scored[i].rules))) if candidates else 0
-    what = (f"returning the confirmed step {chosen} ({len(scored[chosen].rules)} rule(s), held-back gain "
-            f"{scored[chosen].estimate.describe()})" if candidates else "returning the program without rules")
-    note = (f"NOT confirmed: on {len(held_back)} held-back examples the final list's gain was "
-            f"{scored[final].estimate.describe()}; {what}")
-    return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=scored, chosen=chosen,
-                        final_confirmed=False, note=note)
+    final = len(steps) - 1
+    scored: dict[int, ConfirmedStep] = {}
+    skipped = 0
+    for index in [final, *range(1, final)]:
+        rules = list(steps[index])
+        try:
+            answers = scorer.labels(rules, held_back)
+        except BudgetExceeded:
+            skipped += 1
+            continue
+        estimate = test.estimate(gold, base, answers)
+        scored[index] = ConfirmedStep(rules=rules, macro_f1=scorer.macro_f1(rules, held_back), estimate=estimate,
+                                      confirmed=bool(rules) and estimate.gain > 0)
+    empty = test.estimate(gold, base, base)
+    scored.setdefault(0, ConfirmedStep(rules=[], macro_f1=baseline, estimate=empty, confirmed=False))
+    order = sorted(scored)
+    ordered = [scored[i] for i in order]
+    last = order.index(final)
+    tail = f" ({skipped} intermediate step(s) not scored: the student budget was spent)" if skipped else ""
+
+    def result(chosen: int, confirmed: bool, note: str) -> Confirmation:
+        return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=ordered, chosen=chosen,
+                            final_confirmed=confirmed, note=note + tail)
+
+    if not ordered[last].rules:
+        return result(last, False, "no rules were selected; nothing to confirm")
+    if ordered[last].confirmed:
+        return result(last, True, f"confirmed on {len(held_back)} held-back examples: gain "
+                                  f"{ordered[last].estimate.describe()}")
+    candidates = [i for i, step in enumerate(ordered) if step.confirmed]
+    chosen = max(candidates, key=lambda i: (ordered[i].macro_f1, -len(ordered[i].rules))) if candidates else 0
+    what = (f"returning the confirmed step {order[chosen]} ({len(ordered[chosen].rules)} rule(s), held-back gain "
+            f"{ordered[chosen].estimate.describe()})" if candidates else "returning the program without rules")
+    return result(chosen, False, f"NOT confirmed: on {len(held_back)} held-back examples the final list's gain was "
+                                 f"{ordered[last].estimate.describe()}; {what}")
