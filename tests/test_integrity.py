@@ -21,6 +21,7 @@ from pld.artifacts.atomic import atomic_directory, exclusive_lock, previous_path
 from pld.cli import main
 from pld.commands.types import fraction, non_negative_int, positive_int
 from pld.errors import ArtifactError
+from tests.conftest import copy_with_rules
 from tests.fakes import function_lm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +38,7 @@ def hidden(parent: Path) -> list[str]:
 
 @pytest.fixture()
 def artifact(tmp_path: Path) -> Path:
-    path = tmp_path / "art"
-    shutil.copytree(COMMITTED, path)
-    return path
+    return copy_with_rules(tmp_path / "art")
 
 
 def _student(system: str, user: str) -> dict[str, str]:
@@ -138,7 +137,9 @@ def _reseal(path: Path, change) -> None:
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
-def test_the_committed_artifact_passes_every_check(artifact):
+def test_the_committed_artifact_passes_every_check(tmp_path, artifact):
+    shutil.copytree(COMMITTED, tmp_path / "committed")
+    pld.load(tmp_path / "committed", student_lm=function_lm(_student, "s")[0])
     assert read_manifest(artifact).rules
     pld.load(artifact, student_lm=function_lm(_student, "s")[0])
 
@@ -215,7 +216,7 @@ def test_good_edits_keep_the_version_before_them(artifact, tmp_path, capsys):
 
 def test_an_edit_that_changes_nothing_is_refused(artifact, tmp_path, capsys):
     rules_file = tmp_path / "same.txt"
-    rules_file.write_text(read_manifest(artifact).rules[0]["text"] + "\n")
+    rules_file.write_text("".join(rule["text"] + "\n" for rule in read_manifest(artifact).rules))
     assert main(["edit", str(artifact), "--rules-file", str(rules_file)]) == 2
     assert "unchanged" in capsys.readouterr().err and not previous_path(artifact).exists()
 

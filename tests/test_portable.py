@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pld.errors import ArtifactError
+from tests.conftest import copy_with_rules
 
 ARTIFACT = Path(__file__).resolve().parents[1] / "artifacts" / "stereoset-gemma3-270m"
 
@@ -57,8 +58,7 @@ def _isolated_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_artifact_loads_with_plain_dspy_in_a_process_without_pld(tmp_path: Path) -> None:
-    artifact = tmp_path / "artifact"
-    shutil.copytree(ARTIFACT, artifact)
+    artifact = copy_with_rules(tmp_path / "artifact")
     # An editable install of pld adds a finder through a .pth file in site-packages: take it and
     # the repository's folder away, so the script's own `find_spec("pld") is None` check is real.
     guard = (
@@ -71,7 +71,7 @@ def test_artifact_loads_with_plain_dspy_in_a_process_without_pld(tmp_path: Path)
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     manifest = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["rules"], "the committed artifact has rules"
+    assert manifest["rules"]
     for rule in manifest["rules"]:
         assert rule["text"] in loaded["instructions"]
     assert loaded["fields"] == ["target", "context", "sentence", "label"]
