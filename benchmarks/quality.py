@@ -60,6 +60,8 @@ def parse_args() -> argparse.Namespace:
                         help="both: also score zero-shot and PLD with contextual calibration (embedded students)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "quality")
     parser.add_argument("--page", type=Path, default=PAGE)
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: write the page from the runs already on disk under --out")
     return parser.parse_args()
 
 
@@ -82,11 +84,28 @@ def run(args: argparse.Namespace) -> list[dict]:
             gold = _test_gold(task, seed, args.n_test)
             for variant, variant_settings, student_options in variants:
                 started = time.perf_counter()
-                report = compare(variant_settings, args.out / task.name / f"seed-{seed}" / variant,
-                                 RoleOptions(teacher=teacher, student=student_options))
+                out = args.out / task.name / f"seed-{seed}" / variant
+                if args.report_only:
+                    report = _on_disk(out, variant_settings.methods)
+                    if report is None:
+                        continue
+                else:
+                    report = compare(variant_settings, out, RoleOptions(teacher=teacher, student=student_options))
                 print(f"{task.name} seed {seed} {variant}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
                 rows += _rows(report, gold, task.labels, variant, seed)
     return rows
+
+
+def _on_disk(out: Path, methods: tuple[str, ...]) -> CompareReport | None:
+    """The finished methods of a run, from their result files (``--report-only``)."""
+    from pld.compare.results import MethodResult
+
+    if not (out / "results.json").is_file():
+        return None
+    report = CompareReport.model_validate_json((out / "results.json").read_text(encoding="utf-8"))
+    finished = [out / name / "result.json" for name in methods if (out / name / "result.json").is_file()]
+    report.methods = [MethodResult.model_validate_json(path.read_text(encoding="utf-8")) for path in finished]
+    return report
 
 
 def _test_gold(task, seed: int, n_test: int) -> list[str]:
