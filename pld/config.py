@@ -131,6 +131,9 @@ class CompileSettings(Settings):
         100, ge=1, description="validation examples: rule selection, and confirmation on the part held back (None: all)")
     data_dir: str | None = Field(None, description="folder with the official data files")
     source: DataSource = Field("files", description="'files' (the official files) or 'hub' (the HuggingFace hub)")
+    embedder: Literal["tfidf", "minilm"] = Field(
+        "tfidf", description="how micro-rules are embedded for clustering: 'tfidf' (word overlap, no extra) or "
+                             "'minilm' (all-MiniLM-L6-v2 sentence embeddings; the 'embed' extra)")
     pld: PLDConfig = Field(JOB_DEFAULTS, description="the optimizer's settings")
 
 

@@ -21,6 +21,8 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from pld.backends.info import backend_info
+from pld.backends.lm import default_concurrency
+from pld.backends.router import EndpointStats, endpoint_stats, stats_since
 from pld.errors import PLDError
 from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1
@@ -92,6 +94,8 @@ class EvalReport(BaseModel):
     # Served students (ollama/, openai/ with --chat-format): which path decoded the labels during this
     # run ("paths") and, where the engine says, why scoring fell back ("fallbacks"); None otherwise.
     label_decoding: dict[str, dict[str, int]] | None = None
+    # A student on several servers (pld.backends.router): calls, failures and failovers per endpoint in this run.
+    endpoints: list[EndpointStats] | None = None
 
 
 _ENGINE_COUNTERS = {"paths": "label_paths", "fallbacks": "fallback_reasons"}
@@ -120,10 +124,14 @@ def evaluate_program(
     lm: dspy.BaseLM,
     metric: MacroF1,
     *,
-    num_threads: int = 1,
+    num_threads: int | None = 1,
     progress: str | None = None,
 ) -> EvalReport:
-    before = _label_counts(lm)
+    """Score ``program`` on ``examples``; ``num_threads=None`` takes 1, or for a pool of servers the
+    sum of its endpoints' concurrency."""
+    if num_threads is None:
+        num_threads = default_concurrency(lm) if backend_info(lm).endpoints else 1
+    before, endpoints_before = _label_counts(lm), endpoint_stats(lm)
     with counting({"student": lm}, phase="evaluate") as usage:
         predictions, latencies = run_program(program, examples, lm, num_threads=num_threads, progress=progress)
     totals = usage.totals()
@@ -138,4 +146,5 @@ def evaluate_program(
         p95_latency_s=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
         predictions=[metric.predicted_label(p) for p in predictions],
         label_decoding=_counted_since(before, _label_counts(lm)),
+        endpoints=stats_since(endpoints_before, endpoint_stats(lm)),
     )

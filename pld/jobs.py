@@ -17,9 +17,11 @@ from pld.evaluate import EvalReport, evaluate_program
 from pld.backends.info import model_digests
 from pld.backends.lm import make_lm
 from pld.backends.options import DEFAULT_STUDENT, LMOptions, RoleOptions
+from pld.backends.router import endpoint_report
 from pld.config import CompileSettings, DataSource
 from pld.metrics import macro_f1
 from pld.optimizer import PLD
+from pld.pipeline.embedders import make_embedder
 from pld.artifacts.report_markdown import render_report_markdown
 from pld.tasks import Task, balanced_sample, get_task
 from pld.tracking import log_artifact_folder
@@ -48,7 +50,7 @@ def evaluate_task(
     source: DataSource = "files",
     seed: int = 0,
     options: LMOptions | None = None,
-    num_threads: int = 1,
+    num_threads: int | None = 1,
     program: dspy.Module | None = None,
 ) -> EvalReport:
     """Score ``program`` (an artifact's, bound to its student) or the task's plain program with
@@ -76,13 +78,15 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
     splits = task.load_splits(settings.data_dir, seed=seed, source=settings.source)
     trainset = sample(task, splits.train, settings.n_train, seed)
     valset = sample(task, splits.val, settings.n_val, seed)
+    embedder = make_embedder(settings.embedder)  # a missing extra fails here, before any model loads
     teacher_lm = make_lm(settings.teacher, roles.teacher)
     same = settings.student == settings.teacher and roles.student == roles.teacher
     student_lm = teacher_lm if same else make_lm(settings.student, roles.student)
     optimizer = PLD(teacher_lm=teacher_lm, student_lm=student_lm, metric=macro_f1(task.label_field, task.labels),
-                    config=settings.pld)
+                    embedder=embedder, config=settings.pld)
     compiled = optimizer.compile(task.make_program(settings.strategy), trainset=trainset, valset=valset)
     report = compiled.pld_report
+    report.endpoints = endpoint_report({"teacher": teacher_lm, "student": student_lm})
     digests = model_digests({"teacher": teacher_lm, "student": student_lm})
     backends = {"teacher": backend_record(teacher_lm), "student": backend_record(student_lm)}
     manifest = dict(
@@ -94,6 +98,7 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
         data_fingerprints={"train": fingerprint(trainset), "val": fingerprint(valset)},
         costs={"totals": report.totals, "seconds": {k: v.seconds for k, v in report.phases.items()}},
         student_options={"label_mode": roles.student.label_mode, "calibrate": roles.student.calibrate},
+        embedder=settings.embedder,
         backends=backends,
         engine=_engine_build(backends.values()),
     )

@@ -85,6 +85,18 @@ def test_doctor_reports_each_failure_on_one_line_with_its_fix(capsys, tmp_path):
     assert lines[-1] == f"{len(failures)} check(s) failed"
 
 
+def test_doctor_checks_each_server_of_a_pool(capsys, tmp_path):
+    ports = [_closed_port(), _closed_port()]
+    urls = ",".join(f"http://127.0.0.1:{port}/v1" for port in ports)
+    status = main(["doctor", "--student", "openai/gemma", "--api-base", urls, "--timeout", "2",
+                   "--data-dir", str(tmp_path)])
+    out, _ = capsys.readouterr()
+    assert status == 1
+    server_lines = [line for line in out.splitlines() if "openai/gemma" in line]
+    assert len(server_lines) == 2
+    assert all(any(f":{port}" in line for line in server_lines) for port in ports)
+
+
 @pytest.mark.model
 def test_doctor_passes_on_a_working_installation(capsys, data_dir):
     status = main(["doctor", "--data-dir", str(data_dir)])

@@ -61,6 +61,7 @@ class Manifest(BaseModel):
     created_at: str
     student_options: dict[str, Any] = {}  # how the student decodes labels (scoring, calibration)
     backends: dict[str, BackendRecord] = {}  # per role: backend, server (no credentials), settings
+    embedder: str = "tfidf"  # the text embedder that clustered the micro-rules
     engine: dict[str, str] = {}  # embedded models: llama.cpp build and CPU (labels near ties depend on them)
     edited_by_hand: bool = False
     checksums: dict[str, str]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pld.backends.router import EndpointStats
 from pld.metrics import LabelScores
 from pld.pipeline.confirm import Confirmation
 from pld.pipeline.repair import RepairRound
@@ -53,6 +54,7 @@ class RunReport(BaseModel):
     warnings: list[str] = []
     n_held_back: int = 0  # validation examples held back from selection to confirm the final list
     confirmation: Confirmation | None = None
+    endpoints: dict[str, list[EndpointStats]] | None = None  # per role on several servers: calls, failures, failovers
 
     def example_refs(self, keys: Sequence[str]) -> list[ExampleRef]:
         """The training examples behind ``keys``: id and a short excerpt, from the run's traces.
@@ -92,4 +94,6 @@ class RunReport(BaseModel):
         for role, totals in self.totals.items():
             lines.append(f"{role}: {totals['calls']} calls ({totals['cache_hits']} cached), "
                          f"{totals['input_tokens']} prompt + {totals['output_tokens']} completion tokens")
+        for role, endpoints in (self.endpoints or {}).items():
+            lines += [f"{role} endpoint {stats.describe()}" for stats in endpoints]
         return "\n".join(lines)

@@ -12,23 +12,26 @@ Servers get a timeout and DSPy's bounded retries (``LMOptions.timeout`` / ``num_
 address is checked before any run, and ``user:password@`` in it is sent as HTTP basic auth, never
 kept in the address that logs and messages show. How faults end a run: ``pld.faults``. What an
 LM is (spec, server, digests, label decoding): ``pld.backends.info``. Ollama: ``pld.backends.ollama``.
+Several servers for one role (``api_base`` listing addresses separated by commas, or ``router``, a
+LiteLLM Router config): ``pld.backends.router``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
-import urllib.request
-from urllib.parse import urlsplit
 
 import dspy
 
 from pld.backends.info import BackendInfo, BackendLM, backend_info
 from pld.backends.ollama import ollama_lm
+from pld.backends.openai_compat import SERVER_MAX_TOKENS, check_reachable, completions_engine
 from pld.backends.options import LABEL_MODES, LMOptions
+from pld.backends.router import ENDPOINT_CONCURRENCY, is_pool, pool_lm, split_api_bases
 from pld.errors import BackendError, ConfigError
 from pld.faults import check_url, redact, split_credentials
+
+__all__ = ["check_reachable", "default_concurrency", "make_lm"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,11 @@ def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) 
     backend, _, name = spec.partition("/")
     if not name:
         raise ConfigError(f"Model spec {spec!r} names no model after {backend!r}/.")
+    if is_pool(options):  # several servers for this role: a litellm.Router spreads the calls
+        if backend == "local":
+            raise ConfigError(f"{spec} runs in this process; several --api-base addresses or --router apply to "
+                              "server backends (ollama/..., openai/...).")
+        return pool_lm(spec, options, check=check)
     if backend == "local":
         from pld.backends.local.lm import make_local_lm
 
@@ -73,30 +81,13 @@ def _check_options(options: LMOptions) -> None:
     if options.num_ctx is not None and options.num_ctx < 1:
         raise ConfigError(f"--num-ctx must be a positive number of tokens, not {options.num_ctx!r}.")
     if options.api_base is not None:
-        check_url(options.api_base)
+        for url in split_api_bases(options.api_base):
+            check_url(url)
 
 
 def _shown(api_base: str | None) -> str | None:
     """A server address as messages and records show it: credentials stripped."""
     return redact(split_credentials(api_base)[0]) if api_base else None
-
-
-def check_reachable(url: str, timeout: float | None) -> None:
-    """Fail at once, before any run, when nothing accepts connections at ``url`` (refused, no such host).
-
-    DSPy would retry a refused connection as transient; a server that is not there at the start is
-    a mistake to report, not to wait for. Skipped where a proxy makes the connection.
-    """
-    parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
-    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
-        return
-    try:
-        socket.create_connection((host, port), timeout=min(timeout or 10.0, 10.0)).close()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise BackendError(f"{redact(url)} cannot be reached ({reason}); start the server, "
-                           "or correct --api-base (scheme, host, port).") from None
 
 
 def _openai_lm(model: str, options: LMOptions) -> BackendLM:
@@ -118,9 +109,6 @@ def _openai_lm(model: str, options: LMOptions) -> BackendLM:
                      **options.request_kwargs())
 
 
-SERVER_MAX_TOKENS = 1024  # a server's generations stop here when no cap is given (a rationale fits)
-
-
 def _generation_kwargs(options: LMOptions) -> dict:
     """``options.generation_kwargs()``, and for a non-OpenAI server a cap it honours: DSPy sends the
     cap as ``max_completion_tokens``, which llama.cpp's server (and Ollama's /v1) ignore, so it is
@@ -136,15 +124,13 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:
     """A text-completions server whose label fields are scored from log-probabilities; the
     engine (``lm.engine``) counts which path answered each label."""
     from pld.backends.local.prompting import CHAT_FORMATS
-    from pld.backends.openai_compat import CompletionsEngine
 
     if options.api_base is None or options.chat_format not in CHAT_FORMATS:
         raise ConfigError(
             f"--chat-format needs --api-base (an OpenAI-compatible server) and one of: {', '.join(CHAT_FORMATS)}."
         )
-    url, headers = split_credentials(options.api_base)
-    engine = CompletionsEngine(url, model, chat_format=options.chat_format, api_key=key, headers=headers,
-                               timeout=options.timeout)
+    url, _ = split_credentials(options.api_base)
+    engine = completions_engine(model, options.api_base, options, key)
     info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout,
                        chat_format=options.chat_format)
     # The engine's client makes one attempt; DSPy retries the transient faults it reports.
@@ -153,5 +139,9 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:
 
 
 def default_concurrency(lm: dspy.BaseLM) -> int:
-    """Concurrent requests that pay off: none for an in-process model on a few cores, some for servers."""
-    return 1 if backend_info(lm).kind == "local" else 4
+    """Concurrent requests that pay off: none for an in-process model on a few cores, some for a
+    server, and for a pool the sum of its endpoints' shares."""
+    info = backend_info(lm)
+    if info.concurrency:
+        return info.concurrency
+    return 1 if info.kind == "local" else ENDPOINT_CONCURRENCY

@@ -5,11 +5,15 @@ the context window per request; the OpenAI-compatible ``/v1`` cannot, and is not
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from pld.backends.info import BackendInfo, BackendLM
 from pld.backends.options import DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, LMOptions
 from pld.errors import BackendError, ConfigError
 from pld.faults import redact, retry_transient, split_credentials
+
+if TYPE_CHECKING:
+    from pld.backends.ollama_engine import OllamaEngine
 
 
 def ollama_host(options: LMOptions) -> str:
@@ -47,25 +51,34 @@ def ollama_lm(tag: str, options: LMOptions, *, check: bool, num_ctx: int | None 
     """``ollama/<tag>`` through Ollama's own API (``pld.backends.ollama_engine``); ``check`` asks the
     server for the model (and its digest) before any run; ``num_ctx`` fixes the context window
     instead of sizing it from the prompts (default ``options.num_ctx``)."""
-    import ollama
-
-    from pld.backends.ollama_engine import OllamaEngine
-
     if options.calibrate:
         raise ConfigError("--calibrate needs the embedded backend (local/...); an Ollama student scores labels "
                           "from the server's top log-probabilities, uncalibrated.")
     host = ollama_host(options)
     probe_timeout = min(options.timeout or 10.0, 10.0)
     digest = check_ollama(host, tag, timeout=probe_timeout, retries=options.num_retries) if check else None
-    url, headers = split_credentials(host)
+    url, _ = split_credentials(host)
     backend = BackendInfo(spec=f"ollama/{tag}", kind="ollama", server=redact(url), timeout=options.timeout,
                           ollama_digest=digest)
+    engine = ollama_engine(tag, host, options, num_ctx=num_ctx)
+    return BackendLM(ollama_model_name(tag, options), backend=backend, engine=engine, cache=options.cache,
+                     num_retries=options.num_retries, **options.generation_kwargs())
+
+
+def ollama_engine(tag: str, host: str, options: LMOptions, *, num_ctx: int | None = None) -> OllamaEngine:
+    """The engine for ``tag`` on one Ollama server (a pool builds one per server)."""
+    import ollama
+
+    from pld.backends.ollama_engine import OllamaEngine
+
+    url, headers = split_credentials(host)
     # One attempt per request: DSPy retries the transient faults the engine reports (no double waits).
     client = ollama.Client(host=url, timeout=options.timeout, headers=headers or None)
-    engine = OllamaEngine(client, tag, server=redact(url), num_ctx=num_ctx or options.num_ctx,
-                          label_mode=options.label_mode,
-                          **({} if options.keep_alive is None else {"keep_alive": options.keep_alive}))
-    # The label mode is part of the model name, so DSPy's response cache keeps the two apart.
-    suffix = "+grammar" if options.label_mode == "grammar" else ""
-    return BackendLM(f"ollama/{tag}{suffix}", backend=backend, engine=engine, cache=options.cache,
-                     num_retries=options.num_retries, **options.generation_kwargs())
+    return OllamaEngine(client, tag, server=redact(url), num_ctx=num_ctx or options.num_ctx,
+                        label_mode=options.label_mode,
+                        **({} if options.keep_alive is None else {"keep_alive": options.keep_alive}))
+
+
+def ollama_model_name(tag: str, options: LMOptions) -> str:
+    """The LM's model name: the label mode is part of it, so DSPy's response cache keeps the two apart."""
+    return f"ollama/{tag}{'+grammar' if options.label_mode == 'grammar' else ''}"

@@ -11,18 +11,50 @@ otherwise). ``label_paths`` counts which path answered, ``fallback_reasons`` why
 
 from __future__ import annotations
 
+import socket
 import threading
+import urllib.request
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.local.prompting import choice_grammar, decode_fields, parse_output_fields, render_chat
+from pld.backends.options import LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
+from pld.errors import BackendError
+from pld.faults import redact, split_credentials
 
 TOP_LOGPROBS = (1000, 20)  # a base model's label tokens sit far below the top 20; many servers cap at 20
 DEFAULT_MAX_TOKENS = 384  # a server student's generated fields stop here when no cap is given
+SERVER_MAX_TOKENS = 1024  # a server's chat generations stop here when no cap is given (a rationale fits)
+
+
+def check_reachable(url: str, timeout: float | None) -> None:
+    """Fail at once, before any run, when nothing accepts connections at ``url`` (refused, no such host).
+
+    DSPy would retry a refused connection as transient; a server that is not there at the start is
+    a mistake to report, not to wait for. Skipped where a proxy makes the connection.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+        return
+    try:
+        socket.create_connection((host, port), timeout=min(timeout or 10.0, 10.0)).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BackendError(f"{redact(url)} cannot be reached ({reason}); start the server, "
+                           "or correct --api-base (scheme, host, port).") from None
+
+
+def completions_engine(model: str, api_base: str, options: LMOptions, key: str) -> CompletionsEngine:
+    """The label-scoring engine for ``model`` on one completions server (a pool builds one per server)."""
+    url, headers = split_credentials(api_base)
+    return CompletionsEngine(url, model, chat_format=options.chat_format or "", api_key=key, headers=headers,
+                             timeout=options.timeout)
 
 
 def lm15_error(exc: Exception) -> Exception:

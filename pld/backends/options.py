@@ -10,6 +10,8 @@ DEFAULT_TEACHER = "local/qwen2.5-0.5b"
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 DEFAULT_TIMEOUT_S = 120.0  # a CPU server generating a rationale answers well within this; a hung one aborts
 DEFAULT_RETRIES = 2  # DSPy's backoff: 1 s, then 2 s
+ROUTING_STRATEGIES = ("least-busy", "simple-shuffle", "latency-based-routing", "usage-based-routing-v2")
+DEFAULT_ROUTING_STRATEGY = "least-busy"  # a pool of servers: each call goes to the endpoint with the fewest in flight
 
 LabelMode = Literal["score", "grammar"]
 LABEL_MODES: tuple[LabelMode, ...] = ("score", "grammar")
@@ -31,6 +33,11 @@ class LMOptions:
     num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
     num_ctx: int | None = None  # ollama/: a fixed context window; None sizes it from the prompts
     keep_alive: str | float | None = None  # ollama/: how long the server keeps the model loaded; None: 10 minutes
+    # Several servers for one role (pld.backends.router): api_base may list addresses separated by commas,
+    # or router names a LiteLLM Router config file (YAML/JSON with a model_list).
+    router: str | None = None
+    routing_strategy: str = DEFAULT_ROUTING_STRATEGY  # a litellm.Router routing strategy
+    prefix_affinity: bool = True  # a pool: prompts sharing all but their last input field stay on one endpoint
 
     def generation_kwargs(self) -> dict[str, Any]:
         """Temperature, and ``max_tokens`` and ``seed`` where set, as ``dspy.LM`` takes them."""

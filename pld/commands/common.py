@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pld.commands.types import non_negative_int, positive_int
-from pld.backends.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, LMOptions, RoleOptions
+from pld.backends.options import (DEFAULT_RETRIES, DEFAULT_ROUTING_STRATEGY, DEFAULT_TIMEOUT_S, ROUTING_STRATEGIES,
+                                  LMOptions, RoleOptions)
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
 # them equal to pld.tasks.TASKS.
@@ -45,21 +46,28 @@ ROLES = ("teacher", "student")
 # (flag, LMOptions field, argparse type, help): the settings a role can have of its own. The
 # unprefixed flag is the default for every role; --teacher-FLAG / --student-FLAG override it.
 ROLE_SETTINGS: tuple[tuple[str, str, Any, str], ...] = (
-    ("api-base", "api_base", str, "server address"),
+    ("api-base", "api_base", str, "server address (several, separated by commas: a pool)"),
+    ("router", "router", str, "LiteLLM Router config (YAML model_list) of the servers to spread calls over"),
     ("temperature", "temperature", float, "sampling temperature"),
     ("max-tokens", "max_tokens", int, "cap on generated tokens"),
     ("timeout", "timeout", _seconds, "seconds a request may wait"),
     ("retries", "num_retries", non_negative_int, "retries of transient server faults"),
     ("chat-format", "chat_format", str, "turn format for label scoring via /v1/completions"),
 )
-_METAVARS = {"api-base": "URL", "temperature": "T", "timeout": "SECONDS"}
+_METAVARS = {"api-base": "URL", "temperature": "T", "timeout": "SECONDS", "router": "FILE"}
 
 
 def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES, own: Sequence[str] = ()) -> None:
     """The model options; each of ``roles`` also gets its own ``--ROLE-api-base`` etc., except the
     role flags in ``own`` (e.g. ``"student-max-tokens"``), which the command defines itself."""
     parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs; "
-                                           "user:password@ in it is sent as HTTP basic auth")
+                                           "user:password@ in it is sent as HTTP basic auth; several addresses "
+                                           "separated by commas spread the calls over them (failover included)")
+    parser.add_argument("--router", metavar="FILE",
+                        help="a LiteLLM Router config (YAML or JSON with a model_list, LiteLLM's format): the servers "
+                             "to spread calls over, instead of --api-base")
+    parser.add_argument("--routing-strategy", choices=ROUTING_STRATEGIES, default=DEFAULT_ROUTING_STRATEGY,
+                        help=f"several servers: how the Router picks one per call (default {DEFAULT_ROUTING_STRATEGY})")
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0,
@@ -105,7 +113,8 @@ def lm_options(args: argparse.Namespace, role: str | None = None) -> LMOptions:
     options = LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
                         api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode or "score",
                         calibrate=bool(args.calibrate), chat_format=args.chat_format, timeout=args.timeout,
-                        num_retries=args.retries, num_ctx=args.num_ctx, keep_alive=args.keep_alive)
+                        num_retries=args.retries, num_ctx=args.num_ctx, keep_alive=args.keep_alive,
+                        router=args.router, routing_strategy=args.routing_strategy)
     if role is None:
         return options
     own = {name: getattr(args, f"{role}_{flag.replace('-', '_')}", None) for flag, name, _, _ in ROLE_SETTINGS}

@@ -34,6 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples (rule selection)")
     parser.add_argument("--source", choices=["files", "hub"], default="files",
                         help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
+    parser.add_argument("--embedder", choices=get_args(CompileSettings.model_fields["embedder"].annotation),
+                        default=defaults.embedder,
+                        help=CompileSettings.model_fields["embedder"].description + " (default: %(default)s)")
     add_model_args(parser)
     FLAGS.add(parser.add_argument_group("PLD settings (pld.PLDConfig)"), defaults.pld)
     parser.set_defaults(func=run)
@@ -42,7 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def settings_from(args: argparse.Namespace) -> CompileSettings:
     """The job's settings from parsed flags; ``--seed`` seeds the data samples and PLD alike."""
     return CompileSettings(teacher=args.teacher, student=args.student, strategy=args.strategy, n_train=args.train,
-                           n_val=args.val, data_dir=args.data_dir, source=args.source, pld=FLAGS.read(args, CompileSettings().pld))
+                           n_val=args.val, data_dir=args.data_dir, source=args.source, embedder=args.embedder,
+                           pld=FLAGS.read(args, CompileSettings().pld))
 
 
 def run(args: argparse.Namespace) -> None:

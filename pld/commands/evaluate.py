@@ -18,7 +18,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=positive_int, default=None, help="score a label-balanced sample of N examples")
     parser.add_argument("--split", choices=["train", "val", "test"], default="test")
     parser.add_argument("--strategy", choices=["zero-shot", "cot"], default="zero-shot")
-    parser.add_argument("--threads", type=positive_int, default=1, help="concurrent requests (server backends only)")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="concurrent requests (server backends only; default 1, or for several servers the sum "
+                             "of their shares, 4 each)")
     parser.add_argument("--source", choices=["files", "hub"], default="files",
                         help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
     add_model_args(parser, roles=("student",))
@@ -42,6 +44,8 @@ def run(args: argparse.Namespace) -> None:
                            data_dir=args.data_dir, source=args.source, seed=args.seed, options=options, num_threads=args.threads,
                            program=program)
     print(eval_table(args.task, student, args.artifact or args.strategy, report))
+    for stats in report.endpoints or ():
+        print(f"endpoint {stats.describe()}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     if student.startswith("local/"):
         print(NOTE)

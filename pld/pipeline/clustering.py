@@ -1,36 +1,26 @@
 """Micro-rules into candidate rules: embed, DBSCAN on cosine distance, merge each cluster.
 
-The default embedder is TF-IDF (scikit-learn): offline, no model download. Any callable that maps
-a list of strings to a 2-D array works, ``dspy.Embedder`` included.
+The default embedder is TF-IDF (scikit-learn): offline, no model download. ``make_embedder("minilm")``
+gives sentence embeddings instead (``pld.pipeline.embedders``); any callable that maps a list of
+strings to a 2-D array works, ``dspy.Embedder`` included.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import DBSCAN
-from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pld.pipeline.embedders import Embedder, TfidfEmbedder
 from pld.rules import Trace
 
 logger = logging.getLogger(__name__)
 
-Embedder = Callable[[list[str]], np.ndarray]
-
-
-class TfidfEmbedder:
-    """Word and bigram TF-IDF vectors fitted on the rules being clustered."""
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
-        try:
-            return vectorizer.fit_transform(texts).toarray()
-        except ValueError:  # every text was a stop word or empty
-            return np.zeros((len(texts), 1))
+__all__ = ["Embedder", "RuleCluster", "TfidfEmbedder", "cluster_traces", "scaled_min_samples"]
 
 
 @dataclass(frozen=True)

