@@ -123,7 +123,7 @@ def _rows(report: CompareReport, gold: list[str], labels, variant: str, seed: in
         if result.status == "ok" and result.test is not None:
             predicted = result.test.predictions
             low, high = macro_f1_interval(gold, predicted, labels, seed=seed)
-            row.update(macro_f1=result.test.scores.macro_f1, low=low, high=high,
+            row.update(macro_f1=result.test.scores.macro_f1, low=low, high=high, predictions=predicted, gold=gold, labels=list(labels),
                        teacher_calls=result.compile.teacher.calls, student_calls=result.compile.student.calls,
                        compile_s=result.compile.wall_s,
                        predicted=dict(sorted(_counts(predicted).items())))
@@ -188,8 +188,44 @@ def _verdict(entry: dict) -> str:
     return "no difference shown"
 
 
+def calibration_gains(rows: list[dict]) -> list[dict]:
+    """Per task, method and seed: calibrated minus plain decoding of the same program on the same
+    test examples (paired), for the methods scored both ways."""
+    plain = {(r["task"], r["method"], r["seed"]): r for r in rows if r["status"] == "ok" and r["decoding"] == "plain"}
+    gains = []
+    for r in rows:
+        base = plain.get((r["task"], r["method"], r["seed"]))
+        if r["status"] != "ok" or r["decoding"] != "calibrated" or base is None:
+            continue
+        gain = paired_gain(r["gold"], base["predictions"], r["predictions"], r["labels"], seed=r["seed"])
+        gains.append({"task": r["task"], "method": r["method"], "seed": r["seed"], "plain": base["macro_f1"],
+                      "calibrated": r["macro_f1"], "gain": gain.model_dump()})
+    return gains
+
+
+def calibration_lines(gains: list[dict]) -> list[str]:
+    if not gains:
+        return []
+    lines = ["", "## Calibrated vs plain decoding, same program and test examples", "",
+             "| task | method | seed | plain | calibrated | gain [95% CI], p |", "|---|---|---|---|---|---|"]
+    for g in sorted(gains, key=lambda g: (g["task"], g["method"], g["seed"])):
+        gain = g["gain"]
+        lines.append(f"| {g['task']} | {g['method']} | {g['seed']} | {g['plain']:.3f} | {g['calibrated']:.3f} | "
+                     f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} |")
+    groups: dict[tuple[str, str], list[float]] = {}
+    for g in gains:
+        groups.setdefault((g["task"], g["method"]), []).append(g["gain"]["gain"])
+    lines += ["", "| task | method | seeds | mean gain of calibration [95% t-interval across seeds] |", "|---|---|---|---|"]
+    for (task, method), values in sorted(groups.items()):
+        mean, low, high = t_interval(values)
+        lines.append(f"| {task} | {method} | {len(values)} | {mean:+.3f} [{low:+.3f}, {high:+.3f}] |")
+    return lines
+
+
 def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s: float) -> str:
-    lines = ["# Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules", "",
+    title = ("Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules" if len(args.methods) > 1
+             else f"Held-out {args.methods[0]}, with and without contextual calibration")
+    lines = [f"# {title}", "",
              f"Written by `python benchmarks/quality.py {' '.join(sys.argv[1:])}` in {wall_s / 60:.0f} min "
              f"(reused runs count as 0).", "",
              f"Student `{args.student}`, teacher `{args.teacher}`; per seed {args.n_train} training and "
@@ -222,6 +258,7 @@ def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s
         labels = ", ".join(f"{k}: {v}" for k, v in r["predicted"].items())
         lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
                      f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f} |")
+    lines += calibration_lines(calibration_gains(rows))
     return "\n".join(lines) + "\n"
 
 
@@ -232,7 +269,9 @@ def main() -> None:
     summary = summarise(rows)
     wall = time.perf_counter() - started
     settings = {name: str(value) for name, value in vars(args).items()}
-    save_result(args.page.stem.lower(), {"settings": settings, "rows": rows, "summary": summary})
+    kept = [{k: v for k, v in row.items() if k not in ("predictions", "gold", "labels")} for row in rows]
+    save_result(args.page.stem.lower(), {"settings": settings, "rows": kept, "summary": summary,
+                                         "calibration": calibration_gains(rows)})
     text = page(rows, summary, args, wall)
     marker = "<!-- reading -->"
     if args.page.exists() and marker in args.page.read_text():  # keep the hand-written reading below the tables
