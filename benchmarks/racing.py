@@ -5,7 +5,7 @@ needed) and the same validation set; each starts with an empty memo and no respo
 Racing drops a list once its paired gain interval (pld.pipeline.gains) says it cannot be accepted
 or cannot beat the stage leader. Goal (issue): racing uses <= 25 % of the student calls of
 exhaustive scoring, with the same rules.
-Run: python benchmarks/racing.py [--val 120] [--max-rules 3] [--confidence 0.95 0.9]
+Run: python benchmarks/racing.py [--val 240] [--max-rules 3] [--confidence 0.95 0.9]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def synthetic(val: int, confidences: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--val", type=int, default=120)
+    parser.add_argument("--val", type=int, default=240)
     parser.add_argument("--max-rules", type=int, default=3)
     parser.add_argument("--confidence", type=float, nargs="+", default=[0.95], help="confidence levels to race at")
     parser.add_argument("--synthetic", type=int, nargs="*", default=None, metavar="VAL",
@@ -101,7 +101,7 @@ def main() -> None:
         print(f"{mode}: calls {row['calls_ratio']:.2f} of exhaustive (goal <= 0.25), time "
               f"{row['seconds'] / base['seconds']:.2f}, same rules {row['same_rules']}, "
               f"same Macro F1 {row['val_macro_f1'] == base['val_macro_f1']}")
-    save_result("racing", {"val": len(valset), "candidates": len(candidates), **outcome})
+    save_result("racing" if len(valset) == 240 else f"racing_{len(valset)}", {"val": len(valset), "candidates": len(candidates), **outcome})
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Per-call latency of label scoring: a llama.cpp server on loopback vs the embedded engine, same
-Gemma 3 270M weights, same StereoSet prompts. Prints the served/embedded ratio per call and overall.
+"""Per-call latency of label decoding: a llama.cpp server on loopback vs the embedded engine, same
+Gemma 3 270M weights, same StereoSet prompts. The server decodes labels two ways: exact scoring from
+streamed log-probabilities (the default) and ``--label-mode grammar`` (one constrained generation).
+Prints the served/embedded ratio per call and overall, and how many labels equal the embedded ones.
 
     python benchmarks/served_latency.py [N]
 """
@@ -14,11 +16,13 @@ import time
 import dspy
 import httpx
 
+from _common import DATA_DIR
+
 from pld.backends.lm import make_lm
 from pld.backends.local.models import resolve_model_path
 from pld.backends.options import DEFAULT_STUDENT, LMOptions
 from pld.evaluate import student_adapter
-from pld.tasks import default_data_dir, get_task
+from pld.tasks import get_task
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
@@ -51,27 +55,44 @@ def timed(lm: dspy.BaseLM, program: dspy.Module, examples: list) -> list[float]:
     return seconds
 
 
+def labels(lm: dspy.BaseLM, program: dspy.Module, examples: list) -> list[str]:
+    with dspy.context(lm=lm, adapter=student_adapter()):
+        return [program(**example.inputs()).label for example in examples]
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     task = get_task("stereoset")
-    examples = task.load_splits(default_data_dir()).val[:count]
+    examples = task.load_splits(DATA_DIR).val[:count]
     program = task.make_program()
     embedded = timed(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
+    embedded_labels = labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
     process, base = start_server()
     try:
         served_lm = make_lm("openai/gemma3-270m", LMOptions(api_base=base, chat_format="gemma", cache=False))
         served = timed(served_lm, program, examples)
+        served_labels = labels(served_lm, program, examples)
+        grammar_lm = make_lm("openai/gemma3-270m", LMOptions(api_base=base, chat_format="gemma", cache=False,
+                                                             label_mode="grammar"))
+        grammar = timed(grammar_lm, program, examples)
+        grammar_labels = labels(grammar_lm, program, examples)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-    for index, (e, s) in enumerate(zip(embedded, served)):
-        print(f"call {index:2d}: embedded {e:6.3f} s  served {s:6.3f} s  ratio {s / e:5.2f}")
-    print(f"mean: embedded {sum(embedded) / count:.3f} s  served {sum(served) / count:.3f} s  "
+    for index, (e, s, g) in enumerate(zip(embedded, served, grammar)):
+        print(f"call {index:2d}: embedded {e:6.3f} s  served scoring {s:6.3f} s ({s / e:5.2f}x)  "
+              f"served grammar {g:6.3f} s ({g / e:5.2f}x)")
+    print(f"mean: embedded {sum(embedded) / count:.3f} s  served scoring {sum(served) / count:.3f} s  "
           f"ratio {sum(served) / sum(embedded):.2f}  paths {dict(served_lm.engine.label_paths)}  "
-          f"fallbacks {dict(served_lm.engine.fallback_reasons)}")
+          f"fallbacks {dict(served_lm.engine.fallback_reasons)}  streamed probes {served_lm.engine.stream_probes}")
+    print(f"mean: served grammar {sum(grammar) / count:.3f} s  ratio {sum(grammar) / sum(embedded):.2f}  "
+          f"paths {dict(grammar_lm.engine.label_paths)}")
+    same = lambda other: sum(a == b for a, b in zip(embedded_labels, other))  # noqa: E731
+    print(f"labels equal to the embedded engine's: served scoring {same(served_labels)}/{count}, "
+          f"served grammar {same(grammar_labels)}/{count}")
 
 
 if __name__ == "__main__":

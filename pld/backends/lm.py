@@ -134,7 +134,9 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:
     info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout,
                        chat_format=options.chat_format)
     # The engine's client makes one attempt; DSPy retries the transient faults it reports.
-    return BackendLM(f"openai-completions/{model}", backend=info, engine=engine, cache=options.cache,
+    # The label mode is part of the model name, so DSPy's response cache keeps the two apart.
+    suffix = "+grammar" if options.label_mode == "grammar" else ""
+    return BackendLM(f"openai-completions/{model}{suffix}", backend=info, engine=engine, cache=options.cache,
                      num_retries=options.num_retries, **options.generation_kwargs())
 
 

@@ -7,6 +7,8 @@ text opens the first user turn), and the field header is written by us. The labe
 by the server's ``/extras/tokenize`` (llama.cpp server); when that is missing or the scores cannot
 settle the choice, the label is generated (a GBNF grammar for llama.cpp servers, free text
 otherwise). ``label_paths`` counts which path answered, ``fallback_reasons`` why scoring did not.
+``label_mode="grammar"`` skips scoring: one request per label, generated under the grammar, the
+rule the embedded engine's scoring follows (the label that starts with the most likely token).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def completions_engine(model: str, api_base: str, options: LMOptions, key: str) 
     """The label-scoring engine for ``model`` on one completions server (a pool builds one per server)."""
     url, headers = split_credentials(api_base)
     return CompletionsEngine(url, model, chat_format=options.chat_format or "", api_key=key, headers=headers,
-                             timeout=options.timeout)
+                             timeout=options.timeout, label_mode=options.label_mode)
 
 
 def lm15_error(exc: Exception) -> Exception:
@@ -94,7 +96,7 @@ class CompletionsEngine:
 
     def __init__(self, base_url: str, model: str, *, chat_format: str, api_key: str = "none",
                  max_tokens: int = DEFAULT_MAX_TOKENS,
-                 headers: dict[str, str] | None = None, timeout: float | None = None):
+                 headers: dict[str, str] | None = None, timeout: float | None = None, label_mode: str = "score"):
         import openai
 
         # One attempt per request: DSPy retries the transient faults this engine reports (no double waits).
@@ -107,10 +109,12 @@ class CompletionsEngine:
         self.model = model
         self.chat_format = chat_format
         self.max_tokens = max_tokens
+        self.label_mode = label_mode  # "grammar": generate the label under a grammar, no log-probabilities
         self.label_paths: Counter[str] = Counter()
         self.fallback_reasons: Counter[str] = Counter()
         self._pieces: dict[str, tuple[str, ...] | None] = {}
         self._top_index = 0
+        self.stream_probes = True  # log-probabilities from streamed requests, while the server streams them
         self._lock = threading.Lock()
 
     def __deepcopy__(self, memo: dict) -> CompletionsEngine:
@@ -134,6 +138,8 @@ class CompletionsEngine:
                 if mapped is exc:
                     raise
                 raise mapped from exc
+            if kwargs.get("stream"):
+                return result  # its chunks carry no usage; the caller counts
             if result.usage is not None:
                 usage["input"] += result.usage.prompt_tokens
                 usage["output"] += result.usage.completion_tokens
@@ -145,6 +151,12 @@ class CompletionsEngine:
         def probe(text: str) -> tuple[dict[str, float], int]:
             for top_n in TOP_LOGPROBS[self._top_index:]:
                 try:
+                    if self.stream_probes:
+                        streamed = self._streamed_probe(call, text, top_n)
+                        if streamed is not None:
+                            usage["input"] += streamed[1]
+                            usage["output"] += 1
+                            return streamed
                     result = call(text, max_tokens=1, logprobs=top_n)
                     break
                 except dspy.lm15.InvalidRequestError:
@@ -156,7 +168,7 @@ class CompletionsEngine:
             return dict((tops or [{}])[0] or {}), result.usage.prompt_tokens if result.usage else -1
 
         def choose(text: str, choices: tuple[str, ...], position: int) -> str:
-            if not config.temperature:
+            if not config.temperature and self.label_mode == "score":
                 try:
                     pieces = [self._label_pieces(choice) for choice in choices]
                     picked = choices[score_labels(text, pieces, probe)]
@@ -179,6 +191,48 @@ class CompletionsEngine:
         text = decode_fields(prompt, fields, choose=choose, generate=generate) if fields else generate(prompt, list(config.stop))
         return Response(id=None, model=request.model, message=Message.assistant([TextPart(text)]), finish_reason="stop",
                         usage=Usage(input_tokens=usage["input"], output_tokens=usage["output"]))
+
+    def _streamed_probe(self, call: Any, text: str, top_n: int) -> tuple[dict[str, float], int] | None:
+        """The next token's top log-probabilities from a streamed request, and the prompt's token
+        count from the server's tokenizer; None (and no more streaming) where the server does not
+        stream log-probabilities.
+
+        Why stream: llama-cpp-python's server, answering a request for log-probabilities in one
+        piece, normalises the logits of every position of its context window (n_ctx x 262k floats
+        for Gemma); streamed, it normalises the one position asked for: 3x faster per label here.
+        """
+        top: dict[str, float] | None = None
+        try:
+            for chunk in call(text, max_tokens=1, logprobs=top_n, stream=True):
+                for choice in chunk.choices or ():
+                    if choice.logprobs is not None and choice.logprobs.top_logprobs and top is None:
+                        top = dict(choice.logprobs.top_logprobs[0] or {})
+        except dspy.lm15.InvalidRequestError:  # refused as a stream: ask in one piece from now on
+            self.stream_probes = False
+            return None
+        except Exception as exc:  # noqa: BLE001 - a fault while reading the stream, in DSPy's terms
+            mapped = lm15_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        count = self._count_tokens(text) if top is not None else None
+        if top is None or count is None:
+            self.stream_probes = False
+            return None
+        return top, count
+
+    def _count_tokens(self, text: str) -> int | None:
+        """The number of tokens the server makes of ``text`` (``/extras/tokenize``), None without it."""
+        import httpx
+
+        root = self.base_url.rstrip("/").removesuffix("/v1")
+        headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}
+        try:
+            answer = httpx.post(f"{root}/extras/tokenize", json={"input": text, "model": self.model},
+                                headers=headers, timeout=self.timeout or 30.0)
+            return len(answer.json()["tokens"]) if answer.status_code == 200 else None
+        except (httpx.HTTPError, KeyError, ValueError, TypeError):
+            return None
 
     def _label_pieces(self, label: str) -> tuple[str, ...]:
         """The label's own tokens as text, as the server tokenizes it (cached per label)."""

@@ -3,9 +3,10 @@
 Racing and the acceptance test are one statistic (``pld.pipeline.gains``): each list is compared
 with the incumbent (the current rule list, whose answers on the whole validation set are already
 known) by a paired bootstrap of the Macro F1 difference on the examples scored so far. A list is
-dropped as soon as its interval says it cannot be accepted (the upper end is below ``min_gain``),
-or that it cannot beat the stage's leader (the upper end of its difference to the leader is below
-zero). Subsets are prefixes of one seeded, label-interleaved order, so a list that goes on to the
+dropped as soon as its interval says it cannot be accepted (the upper end is below ``min_gain``,
+or even an optimistic rest of the validation set could not make the gain credible: stochastic
+curtailment, ``GainEstimate.can_be_accepted_on``), or that it cannot beat the stage's leader
+(the upper end of its difference to the leader is below zero). Subsets are prefixes of one seeded, label-interleaved order, so a list that goes on to the
 next stage only pays for the new examples; the survivors are scored on the full validation set,
 which alone decides the winner.
 
@@ -106,21 +107,25 @@ def race(
             outcomes[index] = Outcome(_macro_f1(test, gold[:size], answers[index]), size, estimate)
         if size == len(ordered_val):
             break
-        alive = _survivors(alive, outcomes, answers, gold[:size], test)
+        alive = _survivors(alive, outcomes, answers, gold[:size], test, len(ordered_val))
     return [outcomes[index] for index in range(len(lists))]
 
 
 def _survivors(alive: list[int], outcomes: dict[int, Outcome], answers: dict[int, list[str | None]],
-               gold: list[str], test: GainTest) -> list[int]:
-    """Drop, with the reason recorded, the lists that cannot be accepted or cannot beat the leader."""
+               gold: list[str], test: GainTest, total: int) -> list[int]:
+    """Drop, with the reason recorded, the lists that cannot be accepted (now, or on all ``total``
+    examples) or cannot beat the leader."""
     survivors = []
     for index in alive:
         estimate = outcomes[index].estimate
-        if estimate.can_reach(test.min_gain):
-            survivors.append(index)
-        else:
+        if not estimate.can_reach(test.min_gain):
             outcomes[index] = _drop(outcomes[index], f"gain over the current list at most {estimate.high:+.3f} "
                                                      f"< min_gain={test.min_gain} on {estimate.n} examples")
+        elif not estimate.can_be_accepted_on(total, test.min_gain):
+            outcomes[index] = _drop(outcomes[index], f"gain {estimate.describe()} cannot become credible on "
+                                                     f"{total} examples, even if the rest showed {estimate.high:+.3f}")
+        else:
+            survivors.append(index)
     if len(survivors) < 2:
         return survivors
     leader = max(survivors, key=lambda i: (outcomes[i].macro_f1, -i))
