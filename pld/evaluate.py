@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from pld.backends.info import backend_info
 from pld.backends.lm import default_concurrency
-from pld.backends.router import EndpointStats, endpoint_stats, stats_since
+from pld.backends.endpoints import EndpointStats, endpoint_stats, stats_since
 from pld.errors import PLDError
 from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1

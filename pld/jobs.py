@@ -17,7 +17,7 @@ from pld.evaluate import EvalReport, evaluate_program
 from pld.backends.info import model_digests
 from pld.backends.lm import make_lm
 from pld.backends.options import DEFAULT_STUDENT, LMOptions, RoleOptions
-from pld.backends.router import endpoint_report
+from pld.backends.endpoints import endpoint_report
 from pld.config import CompileSettings, DataSource
 from pld.metrics import macro_f1
 from pld.optimizer import PLD

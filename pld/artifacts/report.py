@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pld.backends.router import EndpointStats
+from pld.backends.endpoints import EndpointStats
 from pld.metrics import LabelScores
 from pld.pipeline.confirm import Confirmation
 from pld.pipeline.repair import RepairRound

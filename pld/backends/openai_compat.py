@@ -222,17 +222,36 @@ class CompletionsEngine:
         return top, count
 
     def _count_tokens(self, text: str) -> int | None:
-        """The number of tokens the server makes of ``text`` (``/extras/tokenize``), None without it."""
+        """The number of tokens the server makes of ``text``, None without a tokenize endpoint."""
+        tokens = self._server_tokens(text)
+        return None if tokens is None else len(tokens)
+
+    def _server_tokens(self, text: str, detokenize: bool = False) -> list[int] | tuple[str, ...] | None:
+        """llama.cpp server's ``/extras/tokenize`` of ``text`` (its BOS included); with
+        ``detokenize``, the tokens after the BOS, each as the text the server gives it."""
         import httpx
 
         root = self.base_url.rstrip("/").removesuffix("/v1")
-        headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}
+        headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}  # basic auth, if given, wins
         try:
-            answer = httpx.post(f"{root}/extras/tokenize", json={"input": text, "model": self.model},
-                                headers=headers, timeout=self.timeout or 30.0)
-            return len(answer.json()["tokens"]) if answer.status_code == 200 else None
+            with httpx.Client(timeout=self.timeout or 30.0, headers=headers) as client:
+                answer = client.post(f"{root}/extras/tokenize", json={"input": text, "model": self.model})
+                if answer.status_code != 200:
+                    return None
+                tokens = [int(token) for token in answer.json()["tokens"]]
+                if not detokenize:
+                    return tokens
+                if len(tokens) > 1:
+                    first = client.post(f"{root}/extras/tokenize", json={"input": "", "model": self.model}).json()
+                    tokens = tokens[len(first["tokens"]):]  # the BOS the server adds to any text
+                pieces = []
+                for token in tokens:
+                    reply = client.post(f"{root}/extras/detokenize", json={"tokens": [token], "model": self.model})
+                    reply.raise_for_status()
+                    pieces.append(reply.json()["text"])
         except (httpx.HTTPError, KeyError, ValueError, TypeError):
             return None
+        return tuple(pieces)
 
     def _label_pieces(self, label: str) -> tuple[str, ...]:
         """The label's own tokens as text, as the server tokenizes it (cached per label)."""
@@ -244,28 +263,9 @@ class CompletionsEngine:
         return pieces
 
     def _tokenize_on_server(self, text: str) -> tuple[str, ...] | None:
-        """llama.cpp server's ``/extras/tokenize`` (leading BOS dropped), each token detokenized."""
-        import httpx
-
-        root = self.base_url.rstrip("/").removesuffix("/v1")
-        headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}  # basic auth, if given, wins
-        try:
-            with httpx.Client(timeout=self.timeout or 30.0, headers=headers) as client:
-                answer = client.post(f"{root}/extras/tokenize", json={"input": text, "model": self.model})
-                if answer.status_code != 200:
-                    return None
-                tokens = [int(token) for token in answer.json()["tokens"]]
-                if len(tokens) > 1:
-                    first = client.post(f"{root}/extras/tokenize", json={"input": "", "model": self.model}).json()
-                    tokens = tokens[len(first["tokens"]):]  # the BOS the server adds to any text
-                pieces = []
-                for token in tokens:
-                    reply = client.post(f"{root}/extras/detokenize", json={"tokens": [token], "model": self.model})
-                    reply.raise_for_status()
-                    pieces.append(reply.json()["text"])
-        except (httpx.HTTPError, KeyError, ValueError, TypeError):
-            return None
-        return tuple(pieces) if "".join(pieces) == text else None
+        """The label's tokens as the server splits it, each detokenized; None unless they spell it."""
+        pieces = self._server_tokens(text, detokenize=True)
+        return pieces if pieces is not None and "".join(pieces) == text else None
 
     def _count_fallback(self, reason: str) -> None:
         with self._lock:

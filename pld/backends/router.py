@@ -37,8 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
 
+from pld.backends.endpoints import EndpointStats
 from pld.backends.options import ROUTING_STRATEGIES, LMOptions
 from pld.errors import BackendError, ConfigError, PLDError
 from pld.faults import check_url, redact, split_credentials
@@ -55,19 +55,6 @@ COOLDOWN_S = 5.0  # seconds a failed endpoint sits out before the Router tries i
 EndpointKind = Literal["chat", "completions", "ollama"]
 _INPUT_HEADER = re.compile(r"^\[\[ ## \w+ ## \]\]\s*$", re.MULTILINE)
 _NOISE = re.compile(r"^(?:(?:litellm\.)?\w+(?:Error|Exception)\s*[:\-]\s*)+")  # client-library prefixes
-
-
-class EndpointStats(BaseModel):
-    """One endpoint's share of a run: calls it received, how many failed there, and how many were
-    retries of a call that had failed on another endpoint (failover)."""
-
-    endpoint: str
-    calls: int = 0
-    failures: int = 0
-    retries: int = 0
-
-    def describe(self) -> str:
-        return f"{self.endpoint}: {self.calls} calls, {self.failures} failed, {self.retries} taken over"
 
 
 @dataclass(frozen=True)
@@ -262,30 +249,6 @@ def _check_endpoints(endpoints: list[Endpoint], options: LMOptions) -> str | Non
         logger.warning("the Ollama hosts serve different builds of the model (digests %s); labels may differ "
                        "between endpoints", ", ".join(sorted(str(digest) for digest in digests)))
     return digests.pop() if len(digests) == 1 else None
-
-
-def endpoint_stats(lm: dspy.BaseLM) -> list[EndpointStats] | None:
-    """Calls, failures and retries per endpoint of a pool LM so far; None for any other LM."""
-    engine = getattr(lm, "engine", None)
-    stats = getattr(engine, "endpoint_stats", None)
-    return stats() if callable(stats) else None
-
-
-def stats_since(before: list[EndpointStats] | None, after: list[EndpointStats] | None) -> list[EndpointStats] | None:
-    """What each endpoint's counters added between two readings (a run's own share)."""
-    if before is None or after is None:
-        return None
-    old = {stat.endpoint: stat for stat in before}
-    zero = EndpointStats(endpoint="")
-    return [EndpointStats(endpoint=stat.endpoint, **{name: getattr(stat, name) - getattr(old.get(stat.endpoint, zero), name)
-                                                      for name in ("calls", "failures", "retries")})
-            for stat in after]
-
-
-def endpoint_report(lms: Mapping[str, dspy.BaseLM]) -> dict[str, list[EndpointStats]] | None:
-    """Per role, each endpoint's calls, failures and retries, for the roles that ran on a pool."""
-    report = {role: stats for role, lm in lms.items() if (stats := endpoint_stats(lm)) is not None}
-    return report or None
 
 
 _POOLS: weakref.WeakValueDictionary[str, RouterEngine] = weakref.WeakValueDictionary()

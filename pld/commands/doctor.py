@@ -31,8 +31,10 @@ def run(args: argparse.Namespace) -> int:
 
     specs = list(dict.fromkeys([*args.student, *args.teacher])) or list(DEFAULT_SPECS)
     models = [spec.partition("/")[2] for spec in specs if spec.startswith("local/")]
+    from pld.backends.router import split_api_bases
+
     # A pool (addresses separated by commas) is checked address by address.
-    bases = [base.strip() for base in args.api_base.split(",") if base.strip()] if args.api_base else [None]
+    bases: list[str | None] = list(split_api_bases(args.api_base)) if args.api_base else [None]
     servers = [(spec, base) for spec in specs if not spec.startswith("local/") for base in bases]
     failed = 0
     for check in run_checks(models=models, servers=servers, data_dir=args.data_dir, timeout=args.timeout):
