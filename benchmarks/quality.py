@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                                        methods=tuple(args.methods), n_train=args.n_train, n_val=args.n_val,
                                        n_test=args.n_test, budget=args.budget, seed=seed, data_dir=str(DATA_DIR))
             teacher = LMOptions(api_base=args.teacher_api_base)
-            student = LMOptions(api_base=args.student_api_base)
+            student = LMOptions(api_base=args.student_api_base, calibrate=False)  # plain: not the task default
             variants = [("plain", settings, student)]
             if args.calibration == "both" and args.student.startswith("local/"):
                 methods = tuple(m for m in CALIBRATED if m in args.methods)

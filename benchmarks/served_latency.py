@@ -1,17 +1,22 @@
 """Per-call latency of label decoding: a llama.cpp server on loopback vs the embedded engine, same
-Gemma 3 270M weights, same StereoSet prompts. The server decodes labels two ways: exact scoring from
-streamed log-probabilities (the default) and ``--label-mode grammar`` (one constrained generation).
-Prints the served/embedded ratio per call and overall, and how many labels equal the embedded ones.
+Gemma 3 270M weights, same StereoSet prompts. The server runs as started by default and with
+``--logits_all False`` (no log-probabilities, no logits kept per prompt position); the client
+decodes labels with the default rule (one ``logit_bias`` request per label), calibrated, and with
+``--label-mode grammar`` (one constrained generation). Prints seconds per call, the ratio to the
+embedded engine, and how many labels equal the embedded ones (calibrated vs calibrated).
 
     python benchmarks/served_latency.py [N]
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dspy
 import httpx
@@ -25,13 +30,13 @@ from pld.evaluate import student_adapter
 from pld.tasks import get_task
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(*flags: str) -> tuple[subprocess.Popen, str]:
     path, _ = resolve_model_path("gemma3-270m")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
-                                "--port", str(port), "--n_ctx", "4096", "--model_alias", "gemma3-270m"],
+                                "--port", str(port), "--n_ctx", "4096", "--model_alias", "gemma3-270m", *flags],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     for _ in range(240):
@@ -60,39 +65,60 @@ def labels(lm: dspy.BaseLM, program: dspy.Module, examples: list) -> list[str]:
         return [program(**example.inputs()).label for example in examples]
 
 
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def measure(base: str, options: LMOptions, program: dspy.Module, examples: list) -> tuple[list[float], list[str], dict]:
+    lm = make_lm("openai/gemma3-270m", dataclasses.replace(options, api_base=base, chat_format="gemma", cache=False))
+    seconds = timed(lm, program, examples)
+    answers = labels(lm, program, examples)
+    return seconds, answers, {"paths": dict(lm.engine.label_paths), "fallbacks": dict(lm.engine.fallback_reasons)}
+
+
+NO_LOGITS = ("--logits_all", "False")
+# (name, server flags, label decoding): the server as started by default, and without log-probabilities
+CONFIGURATIONS = (
+    ("score, default server", (), LMOptions()),
+    ("grammar, default server", (), LMOptions(label_mode="grammar")),
+    ("score, --logits_all False", NO_LOGITS, LMOptions()),
+    ("calibrated, --logits_all False", NO_LOGITS, LMOptions(calibrate=True)),
+    ("grammar, --logits_all False", NO_LOGITS, LMOptions(label_mode="grammar")),
+)
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     task = get_task("stereoset")
     examples = task.load_splits(DATA_DIR).val[:count]
     program = task.make_program()
     embedded = timed(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
-    embedded_labels = labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
-    process, base = start_server()
+    embedded_labels = {calibrate: labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False, calibrate=calibrate)), program,
+                                         examples) for calibrate in (False, True)}
+    print(f"{count} StereoSet validation prompts, Gemma 3 270M; embedded engine {sum(embedded) / count:.3f} s per call")
+    results = {"examples": count, "embedded_s": sum(embedded) / count, "served": {}}
+    servers: dict[tuple[str, ...], tuple[subprocess.Popen, str]] = {}
     try:
-        served_lm = make_lm("openai/gemma3-270m", LMOptions(api_base=base, chat_format="gemma", cache=False))
-        served = timed(served_lm, program, examples)
-        served_labels = labels(served_lm, program, examples)
-        grammar_lm = make_lm("openai/gemma3-270m", LMOptions(api_base=base, chat_format="gemma", cache=False,
-                                                             label_mode="grammar"))
-        grammar = timed(grammar_lm, program, examples)
-        grammar_labels = labels(grammar_lm, program, examples)
+        for name, flags, options in CONFIGURATIONS:
+            if flags not in servers:
+                for process, _ in servers.values():
+                    stop(process)  # one server at a time: they share the CPU with the client
+                servers = {flags: start_server(*flags)}
+            seconds, answers, paths = measure(servers[flags][1], options, program, examples)
+            same = sum(a == b for a, b in zip(embedded_labels[bool(options.calibrate)], answers))
+            ratio = sum(seconds) / sum(embedded)
+            print(f"{name:30s} {sum(seconds) / count:6.3f} s per call  {ratio:5.2f}x embedded  "
+                  f"labels equal to embedded {same}/{count}  {paths}")
+            results["served"][name] = {"s": sum(seconds) / count, "ratio": ratio, "same_labels": same, **paths}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    for index, (e, s, g) in enumerate(zip(embedded, served, grammar)):
-        print(f"call {index:2d}: embedded {e:6.3f} s  served scoring {s:6.3f} s ({s / e:5.2f}x)  "
-              f"served grammar {g:6.3f} s ({g / e:5.2f}x)")
-    print(f"mean: embedded {sum(embedded) / count:.3f} s  served scoring {sum(served) / count:.3f} s  "
-          f"ratio {sum(served) / sum(embedded):.2f}  paths {dict(served_lm.engine.label_paths)}  "
-          f"fallbacks {dict(served_lm.engine.fallback_reasons)}  streamed probes {served_lm.engine.stream_probes}")
-    print(f"mean: served grammar {sum(grammar) / count:.3f} s  ratio {sum(grammar) / sum(embedded):.2f}  "
-          f"paths {dict(grammar_lm.engine.label_paths)}")
-    same = lambda other: sum(a == b for a, b in zip(embedded_labels, other))  # noqa: E731
-    print(f"labels equal to the embedded engine's: served scoring {same(served_labels)}/{count}, "
-          f"served grammar {same(grammar_labels)}/{count}")
+        for process, _ in servers.values():
+            stop(process)
+    out = Path(__file__).parent / "results" / "served_latency.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

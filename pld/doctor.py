@@ -71,7 +71,7 @@ def check_embedded_model(name: str) -> Check:
         return Check(spec, False, result.message)
     features = _compiled_features(result.system_info)
     return Check(spec, True, f"loads and decodes ({result.tokens} tokens, {result.seconds:.1f} s in a child process; "
-                             f"build uses {features})")
+                             f"build uses {features}); weights {path}")
 
 
 def _compiled_features(system_info: str) -> str:

@@ -5,6 +5,7 @@ The CLI is a thin shell over these functions; they are the Python API for the sa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,7 +60,7 @@ def evaluate_task(
     splits = task.load_splits(data_dir, seed=seed, source=source)
     examples = sample(task, getattr(splits, split), limit, seed)
     bound = program.predictors()[0].lm if program is not None else None
-    lm = bound or make_lm(student, options)  # an artifact's program comes bound to its student
+    lm = bound or make_lm(student, task.default_options(student, options or LMOptions()))  # an artifact's comes bound
     program = program or task.make_program(strategy)
     metric = macro_f1(task.label_field, task.labels)
     return evaluate_program(program, examples, lm, metric, num_threads=num_threads, progress=f"{task.name} {split}")
@@ -74,6 +75,7 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
     """
     task = get_task(task_name)
     roles = RoleOptions.of(options)
+    roles = dataclasses.replace(roles, student=task.default_options(settings.student, roles.student))
     seed = settings.pld.seed
     splits = task.load_splits(settings.data_dir, seed=seed, source=settings.source)
     trainset = sample(task, splits.train, settings.n_train, seed)

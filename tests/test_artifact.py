@@ -164,5 +164,7 @@ def test_loading_keeps_the_recorded_decoding_unless_set_explicitly(tmp_path, mon
     assert (built[-1].label_mode, built[-1].calibrate, built[-1].api_base) == ("grammar", True, "http://server:8000/v1")
     pld.load(path, calibrate=False)
     assert (built[-1].label_mode, built[-1].calibrate) == ("grammar", False)
-    pld.load(path, options=LMOptions(label_mode="score", calibrate=False), label_mode="score")
-    assert (built[-1].label_mode, built[-1].calibrate) == ("score", True)  # a default-valued field keeps the record
+    pld.load(path, options=LMOptions(label_mode="score"), label_mode="score")
+    assert (built[-1].label_mode, built[-1].calibrate) == ("score", True)  # a field left at its default keeps the record
+    pld.load(path, options=LMOptions(calibrate=False))
+    assert (built[-1].label_mode, built[-1].calibrate) == ("grammar", False)  # said in the options: it wins

@@ -4,6 +4,7 @@ Gemma weights."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -77,8 +78,9 @@ def test_chat_format_needs_a_server_address():
         make_lm("openai/gemma", LMOptions(chat_format="gemma"))
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def _running_server(*flags: str):
+    """``python -m llama_cpp.server`` over the embedded student's weights on a free loopback port."""
     pytest.importorskip("llama_cpp.server")
     from pld.backends.local.models import resolve_model_path
 
@@ -88,7 +90,7 @@ def server():
         port = sock.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--model_alias", "gemma3-270m", "--interrupt_requests", "False"],
+         "--n_ctx", "4096", "--model_alias", "gemma3-270m", "--interrupt_requests", "False", *flags],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"
@@ -110,9 +112,55 @@ def server():
             process.kill()
 
 
+@pytest.fixture(scope="module")
+def server():
+    with _running_server() as base:
+        yield base
+
+
+def _labels(lm, program, examples) -> list[str]:
+    with dspy.context(lm=lm, adapter=student_adapter()):
+        return [program(**ex.inputs()).label for ex in examples]
+
+
 @pytest.mark.model
-def test_server_scoring_gives_the_embedded_labels(server, data_dir, monkeypatch):
-    """Both engines score each label by the summed log-probability of its own tokens: same labels."""
+def test_server_labels_are_the_embedded_engines(server, data_dir):
+    """The default served rule is the embedded engine's (the likeliest label-prefix token), taken
+    in one request per label with logit_bias: the same labels on the same prompts."""
+    task = get_task("stereoset")
+    examples = task.load_splits(data_dir).val[:12]
+    program = task.make_program()
+    served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
+    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
+    served_labels, embedded_labels = _labels(served, program, examples), _labels(embedded, program, examples)
+    assert dict(served.engine.label_paths) == {"logit-bias": len(examples)}, served.engine.fallback_reasons
+    same = sum(a == b for a, b in zip(served_labels, embedded_labels))
+    assert same >= len(examples) - 1, (served_labels, embedded_labels)  # a near-tie may flip with the batch split
+
+
+@pytest.mark.model
+def test_server_calibrates_as_the_embedded_engine_does(server, data_dir):
+    """Calibrated scoring on a server: each label's lift lowered by its content-free advantage
+    (found by bisection over logit_bias, no log-probabilities): the embedded calibrated labels."""
+    task = get_task("stereoset")
+    examples = task.load_splits(data_dir).val[:8]
+    program = task.make_program()
+    served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False, calibrate=True))
+    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False, calibrate=True))
+    served_labels, embedded_labels = _labels(served, program, examples), _labels(embedded, program, examples)
+    assert served.model.endswith("+calibrated")  # the response cache keeps calibrated answers apart
+    assert dict(served.engine.label_paths) == {"logit-bias": len(examples)}, served.engine.fallback_reasons
+    assert len(served.engine._offsets) == 1  # one content-free prompt per rule list, measured once
+    same = sum(a == b for a, b in zip(served_labels, embedded_labels))
+    assert same >= len(examples) - 1, (served_labels, embedded_labels)
+    plain = _labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
+    assert plain != embedded_labels  # calibration changes labels here, so the agreement above means something
+
+
+@pytest.mark.model
+def test_server_without_logit_bias_scores_summed_log_probabilities(server, data_dir, monkeypatch):
+    """Where logit_bias is not applied, each label's own tokens' summed log-probabilities decide:
+    the embedded engine's sums on the same prompts pick the same label."""
     import pld.backends.openai_compat as compat
 
     scored: list[tuple[str, int]] = []
@@ -125,13 +173,11 @@ def test_server_scoring_gives_the_embedded_labels(server, data_dir, monkeypatch)
     monkeypatch.setattr(compat, "score_labels", recording)
     task = get_task("stereoset")
     examples = task.load_splits(data_dir).val[:12]
-    program = task.make_program()
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
-    with dspy.context(lm=served, adapter=student_adapter()):
-        labels = [program(**ex.inputs()).label for ex in examples]
+    served.engine._bias_works = False  # as found on a server that ignores logit_bias
+    labels = _labels(served, task.make_program(), examples)
     assert set(labels) <= set(task.labels)
     assert sum(served.engine.label_paths.values()) == len(examples)  # every label says its path
-    assert served.engine.label_paths["logprobs"] + sum(served.engine.fallback_reasons.values()) == len(examples)
     assert served.engine.label_paths["logprobs"] >= len(examples) - 2, served.engine.fallback_reasons
     assert served.engine.stream_probes  # this server streams log-probabilities: one position normalised, not n_ctx
 
@@ -142,6 +188,24 @@ def test_server_scoring_gives_the_embedded_labels(server, data_dir, monkeypatch)
         for prompt, index in scored:
             totals = embedded._labels.summed_logprobs(prompt, choices)
             assert max(range(len(choices)), key=totals.__getitem__) == index, (prompt[-200:], totals)
+
+
+@pytest.mark.model
+def test_server_without_log_probabilities_keeps_the_rule_and_says_why_it_falls_back(data_dir):
+    """``--logits_all False`` (the faster server): logit_bias needs no log-probabilities; where they
+    would be needed, the label is generated under the grammar and the reason is counted."""
+    task = get_task("stereoset")
+    examples = task.load_splits(data_dir).val[:4]
+    program = task.make_program()
+    embedded_labels = _labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
+    with _running_server("--logits_all", "False") as base:
+        served = make_lm("openai/gemma3-270m", LMOptions(api_base=base, chat_format="gemma", cache=False))
+        assert _labels(served, program, examples) == embedded_labels
+        assert dict(served.engine.label_paths) == {"logit-bias": len(examples)}
+        served.engine._bias_works = False
+        assert set(_labels(served, program, examples)) <= set(task.labels)
+    assert served.engine.label_paths["grammar"] == len(examples)
+    assert served.engine.fallback_reasons == {"the server returns no log-probabilities": len(examples)}
 
 
 @pytest.mark.model
@@ -172,12 +236,12 @@ class YesNo(dspy.Signature):
 
 
 @pytest.mark.model
-def test_server_scores_a_yes_no_label_from_log_probabilities(server):
+def test_server_scores_a_yes_no_label(server):
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
     with dspy.context(lm=served, adapter=student_adapter()):
         answer = dspy.Predict(YesNo)(question="Is the sky blue on a clear day?").answer
     assert answer in ("Yes", "No")
-    assert served.engine.label_paths["logprobs"] == 1, served.engine.fallback_reasons
+    assert served.engine.label_paths["logit-bias"] == 1, served.engine.fallback_reasons
 
 
 @pytest.mark.model

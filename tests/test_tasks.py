@@ -451,3 +451,13 @@ def test_source_flag_reaches_the_loaders(monkeypatch: pytest.MonkeyPatch) -> Non
     assert DistillSettings(source="hub").source == "hub"
     with pytest.raises(SystemExit):
         parser.parse_args(["compile", "--source", "web"])
+
+
+def test_each_task_has_a_calibration_default_that_only_embedded_students_take():
+    from pld.backends.options import LMOptions
+
+    stereoset, contract = get_task("stereoset"), get_task("contract_nli")
+    assert stereoset.default_options("local/gemma3-270m", LMOptions()).calibrate is True
+    assert contract.default_options("local/gemma3-270m", LMOptions()).calibrate is False
+    assert stereoset.default_options("ollama/gemma3:4b", LMOptions()).calibrate is False  # servers: off unless asked
+    assert stereoset.default_options("local/gemma3-270m", LMOptions(calibrate=False)).calibrate is False  # said: kept

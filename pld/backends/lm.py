@@ -23,10 +23,10 @@ import os
 
 import dspy
 
-from pld.backends.info import BackendInfo, BackendLM, backend_info
+from pld.backends.info import BackendInfo, BackendLM, LabelDecoding, backend_info
 from pld.backends.ollama import ollama_lm
 from pld.backends.openai_compat import SERVER_MAX_TOKENS, check_reachable, completions_engine
-from pld.backends.options import LABEL_MODES, LMOptions
+from pld.backends.options import CALIBRATION_NEEDS_SCORING, LABEL_MODES, LMOptions
 from pld.backends.router import ENDPOINT_CONCURRENCY, is_pool, pool_lm, split_api_bases
 from pld.errors import BackendError, ConfigError
 from pld.faults import check_url, redact, split_credentials
@@ -94,6 +94,8 @@ def _openai_lm(model: str, options: LMOptions) -> BackendLM:
     key = os.environ.get("OPENAI_API_KEY")
     if options.chat_format is not None:
         return _completions_lm(model, options, key or "none")
+    if options.calibrate:
+        raise ConfigError(CALIBRATION_NEEDS_SCORING)
     if options.api_base is None and not key:
         raise BackendError(
             f"openai/{model} needs an API key: set OPENAI_API_KEY, or pass --api-base for an "
@@ -131,12 +133,12 @@ def _completions_lm(model: str, options: LMOptions, key: str) -> BackendLM:
         )
     url, _ = split_credentials(options.api_base)
     engine = completions_engine(model, options.api_base, options, key)
+    decoding = LabelDecoding(label_mode=options.label_mode, calibrate=bool(options.calibrate))
     info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout,
-                       chat_format=options.chat_format)
+                       chat_format=options.chat_format, label_decoding=decoding)
     # The engine's client makes one attempt; DSPy retries the transient faults it reports.
-    # The label mode is part of the model name, so DSPy's response cache keeps the two apart.
-    suffix = "+grammar" if options.label_mode == "grammar" else ""
-    return BackendLM(f"openai-completions/{model}{suffix}", backend=info, engine=engine, cache=options.cache,
+    # The label decoding is part of the model name, so DSPy's response cache keeps the settings apart.
+    return BackendLM(f"openai-completions/{model}{decoding.model_suffix()}", backend=info, engine=engine, cache=options.cache,
                      num_retries=options.num_retries, **options.generation_kwargs())
 
 

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pld.backends.info import BackendInfo, BackendLM
-from pld.backends.options import DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, LMOptions
+from pld.backends.options import CALIBRATION_NEEDS_SCORING, DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, LMOptions
 from pld.errors import BackendError, ConfigError
 from pld.faults import redact, retry_transient, split_credentials
 
@@ -52,8 +52,7 @@ def ollama_lm(tag: str, options: LMOptions, *, check: bool, num_ctx: int | None 
     server for the model (and its digest) before any run; ``num_ctx`` fixes the context window
     instead of sizing it from the prompts (default ``options.num_ctx``)."""
     if options.calibrate:
-        raise ConfigError("--calibrate needs the embedded backend (local/...); an Ollama student scores labels "
-                          "from the server's top log-probabilities, uncalibrated.")
+        raise ConfigError(CALIBRATION_NEEDS_SCORING)
     host = ollama_host(options)
     probe_timeout = min(options.timeout or 10.0, 10.0)
     digest = check_ollama(host, tag, timeout=probe_timeout, retries=options.num_retries) if check else None

@@ -1,14 +1,18 @@
 """OpenAI-compatible servers that serve raw text completions (llama.cpp server, vLLM, Ollama's
-/v1/completions): label fields are scored exactly, from the log-probabilities of each label's own
-tokens (``pld.backends.served_labels``).
+/v1/completions), with label fields decoded by the embedded engine's rule.
 
 The prompt is rendered client-side in the model's turn format (``chat_format``; Gemma's system
-text opens the first user turn), and the field header is written by us. The labels are tokenized
-by the server's ``/extras/tokenize`` (llama.cpp server); when that is missing or the scores cannot
-settle the choice, the label is generated (a GBNF grammar for llama.cpp servers, free text
-otherwise). ``label_paths`` counts which path answered, ``fallback_reasons`` why scoring did not.
-``label_mode="grammar"`` skips scoring: one request per label, generated under the grammar, the
-rule the embedded engine's scoring follows (the label that starts with the most likely token).
+text opens the first user turn), and the field header is written by us. A label is the choice
+whose prefix token is likeliest after the prompt — the first step of greedy decoding under a
+grammar over the labels, and the embedded engine's rule: one request for one token, with
+``logit_bias`` lifting exactly the labels' prefix tokens (as the server's ``/extras/tokenize``
+splits them), so the server needs no log-probabilities (``--logits_all False`` on llama.cpp's
+Python server, which then runs twice as fast). Where that token starts several labels, or the
+server ignores ``logit_bias``, the summed log-probability of each label's own tokens decides
+(``pld.backends.served_labels``); where nothing settles it, the label is generated (a GBNF
+grammar for llama.cpp servers, free text otherwise). ``label_paths`` counts which path answered,
+``fallback_reasons`` why the faster one did not. ``label_mode="grammar"`` skips scoring: one
+constrained generation per label.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from urllib.parse import urlsplit
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.backends.local.prompting import choice_grammar, decode_fields, parse_output_fields, render_chat
+from pld.backends.local.labels import prefix_tokens
+from pld.backends.local.prompting import choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
 from pld.backends.options import LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.errors import BackendError
@@ -31,6 +36,10 @@ from pld.faults import redact, split_credentials
 
 TOP_LOGPROBS = (1000, 20)  # a base model's label tokens sit far below the top 20; many servers cap at 20
 DEFAULT_MAX_TOKENS = 384  # a server student's generated fields stop here when no cap is given
+LOGIT_BIAS = 100  # lifts the labels' prefix tokens above any other (OpenAI's maximum)
+MAX_LOGIT_BIAS = 300  # OpenAI's limit on biased tokens per request
+CALIBRATION_RANGE = 40.0  # logits: calibration offsets beyond this are clipped to it
+CALIBRATION_STEPS = 14  # bisection steps per label: 80 / 2**14 = 0.005 logits
 SERVER_MAX_TOKENS = 1024  # a server's chat generations stop here when no cap is given (a rationale fits)
 
 
@@ -56,7 +65,7 @@ def completions_engine(model: str, api_base: str, options: LMOptions, key: str) 
     """The label-scoring engine for ``model`` on one completions server (a pool builds one per server)."""
     url, headers = split_credentials(api_base)
     return CompletionsEngine(url, model, chat_format=options.chat_format or "", api_key=key, headers=headers,
-                             timeout=options.timeout, label_mode=options.label_mode)
+                             timeout=options.timeout, label_mode=options.label_mode, calibrate=bool(options.calibrate))
 
 
 def lm15_error(exc: Exception) -> Exception:
@@ -96,7 +105,8 @@ class CompletionsEngine:
 
     def __init__(self, base_url: str, model: str, *, chat_format: str, api_key: str = "none",
                  max_tokens: int = DEFAULT_MAX_TOKENS,
-                 headers: dict[str, str] | None = None, timeout: float | None = None, label_mode: str = "score"):
+                 headers: dict[str, str] | None = None, timeout: float | None = None, label_mode: str = "score",
+                 calibrate: bool = False):
         import openai
 
         # One attempt per request: DSPy retries the transient faults this engine reports (no double waits).
@@ -110,9 +120,14 @@ class CompletionsEngine:
         self.chat_format = chat_format
         self.max_tokens = max_tokens
         self.label_mode = label_mode  # "grammar": generate the label under a grammar, no log-probabilities
+        self.calibrate = calibrate  # scoring: contextual calibration against a content-free input
+        self._offsets: dict[tuple[str, tuple[str, ...]], list[float]] = {}
         self.label_paths: Counter[str] = Counter()
         self.fallback_reasons: Counter[str] = Counter()
         self._pieces: dict[str, tuple[str, ...] | None] = {}
+        self._owner_cache: dict[tuple[str, ...], dict[int, set[int]] | None] = {}
+        self._bos: int | None = None
+        self._bias_works: bool | None = None  # does this server apply logit_bias? (unknown until asked)
         self._top_index = 0
         self.stream_probes = True  # log-probabilities from streamed requests, while the server streams them
         self._lock = threading.Lock()
@@ -124,7 +139,11 @@ class CompletionsEngine:
         system = request.system if isinstance(request.system, str) or request.system is None else "".join(
             part.text for part in request.system
         )
-        prompt = render_chat(self.chat_format, system, [(m.role, m.text or "") for m in request.messages])
+        turns = [(message.role, message.text or "") for message in request.messages]
+        prompt = render_chat(self.chat_format, system, turns)
+        calibration = None
+        if self.calibrate and turns:  # the same prompt with content-free inputs, as the embedded engine builds it
+            calibration = render_chat(self.chat_format, system, [*turns[:-1], (turns[-1][0], content_free(turns[-1][1]))])
         config = request.config
         usage = Counter()
         fields = parse_output_fields(system)
@@ -169,11 +188,9 @@ class CompletionsEngine:
 
         def choose(text: str, choices: tuple[str, ...], position: int) -> str:
             if not config.temperature and self.label_mode == "score":
+                content_free_prompt = calibration + text[len(prompt):] if calibration and position == 0 else None
                 try:
-                    pieces = [self._label_pieces(choice) for choice in choices]
-                    picked = choices[score_labels(text, pieces, probe)]
-                    self._count("logprobs")
-                    return picked
+                    return choices[self._score(text, choices, call, probe, content_free_prompt)]
                 except ScoringFallback as fallback:
                     self._count_fallback(fallback.reason)
             try:
@@ -191,6 +208,112 @@ class CompletionsEngine:
         text = decode_fields(prompt, fields, choose=choose, generate=generate) if fields else generate(prompt, list(config.stop))
         return Response(id=None, model=request.model, message=Message.assistant([TextPart(text)]), finish_reason="stop",
                         usage=Usage(input_tokens=usage["input"], output_tokens=usage["output"]))
+
+    def _score(self, text: str, choices: tuple[str, ...], call: Any, probe: Any,
+               content_free_prompt: str | None = None) -> int:
+        """The embedded engine's rule: the choice whose prefix token is likeliest after ``text``
+        (one request, ``logit_bias`` lifting exactly those tokens); where that token starts several
+        choices, the summed log-probability of each one's own tokens decides among them. With a
+        content-free prompt, each choice's bias is lowered by how much likelier it is there."""
+        if content_free_prompt is not None:
+            tied = self._first_token_choices(text, choices, call, self._calibrated_bias(content_free_prompt, choices, call))
+            if len(tied) > 1:
+                raise ScoringFallback("calibration with labels that share a prefix token")
+            self._count("logit-bias")
+            return tied[0]
+        tied = range(len(choices))
+        if self._bias_works is not False:
+            try:
+                tied = self._first_token_choices(text, choices, call)
+            except ScoringFallback as fallback:
+                self._count_fallback(fallback.reason)
+            if len(tied) == 1:
+                self._count("logit-bias")
+                return tied[0]
+        pieces = [self._label_pieces(choices[index]) for index in tied]
+        try:
+            picked = tied[score_labels(text, pieces, probe)]
+        except (dspy.lm15.InvalidRequestError, dspy.lm15.ServerError) as exc:
+            if isinstance(exc, dspy.lm15.UnsupportedModelError | dspy.lm15.ContextLengthError):
+                raise
+            raise ScoringFallback("the server returns no log-probabilities") from exc
+        self._count("logprobs")
+        return picked
+
+    def _first_token_choices(self, text: str, choices: tuple[str, ...], call: Any,
+                             bias: dict[int, float] | None = None) -> list[int]:
+        """Indices of the choices that the likeliest of their prefix tokens starts, each prefix
+        token lifted by ``bias`` (default: the same lift for all)."""
+        if self._bias_works is False:
+            raise ScoringFallback("the server did not apply logit_bias")
+        owners = self._owners(choices)
+        if len(owners) > MAX_LOGIT_BIAS:
+            raise ScoringFallback(f"the labels have more than {MAX_LOGIT_BIAS} prefix tokens")
+        bias = bias or dict.fromkeys(owners, LOGIT_BIAS)
+        result = call(text, max_tokens=1, logit_bias={str(token): value for token, value in bias.items()})
+        piece = result.choices[0].text if result.choices else ""
+        started = [index for index, choice in enumerate(choices)
+                   if piece and choice.startswith(piece) and any(index in owners[token] for token in bias)]
+        if not started:
+            if self._bias_works is None:
+                self._bias_works = False  # never applied here: stop asking this server
+            raise ScoringFallback("the server did not apply logit_bias")
+        self._bias_works = True
+        return started
+
+    def _calibrated_bias(self, content_free_prompt: str, choices: tuple[str, ...], call: Any) -> dict[int, float]:
+        """Each prefix token's lift for calibrated scoring: ``LOGIT_BIAS`` less how much likelier (in
+        logits) its choice's best prefix token is than the least likely choice's after the
+        content-free prompt. The choice then picked maximises p(choice | input) / p(choice |
+        content-free), as the embedded engine's calibration does, with no log-probabilities needed."""
+        owners = self._owners(choices)
+        if any(len(indices) > 1 for indices in owners.values()):
+            raise ScoringFallback("calibration with labels that share a prefix token")
+        key = (content_free_prompt, choices)
+        if key not in self._offsets:
+            offsets = [0.0] + [self._offset(content_free_prompt, choices, index, call) for index in range(1, len(choices))]
+            if len(self._offsets) < 256:
+                self._offsets[key] = offsets  # content-free prompts repeat per rule list
+        else:
+            offsets = self._offsets[key]
+        lowest = min(offsets)
+        return {token: LOGIT_BIAS - (offsets[next(iter(indices))] - lowest) for token, indices in owners.items()}
+
+    def _offset(self, text: str, choices: tuple[str, ...], index: int, call: Any) -> float:
+        """How many logits choice ``index``'s best prefix token lies above choice 0's after ``text``,
+        by bisection on the bias difference that makes the two tie (``CALIBRATION_STEPS`` requests;
+        the server's prompt cache makes each cost one token)."""
+        owners = self._owners(choices)
+        low, high = -CALIBRATION_RANGE, CALIBRATION_RANGE
+        for _ in range(CALIBRATION_STEPS):
+            middle = (low + high) / 2  # choice 0 lifted ``middle`` more than choice ``index``
+            first = LOGIT_BIAS + min(0.0, middle)
+            bias = {token: first if 0 in indices else first - middle
+                    for token, indices in owners.items() if {0, index} & indices}
+            winner = self._first_token_choices(text, choices, call, bias)
+            if winner == [index]:
+                low = middle
+            else:
+                high = middle
+        return (low + high) / 2
+
+    def _owners(self, choices: tuple[str, ...]) -> dict[int, set[int]]:
+        """The choices' prefix tokens as the server tokenizes them (cached per label set)."""
+        if choices not in self._owner_cache:
+            def tokenize(text: str) -> list[int]:
+                tokens = self._answer_tokens(text)
+                if not tokens:
+                    raise ScoringFallback("the server has no tokenize endpoint")
+                return tokens
+
+            try:
+                self._owner_cache[choices] = prefix_tokens(choices, tokenize)
+            except ScoringFallback:
+                self._owner_cache[choices] = None
+        owners = self._owner_cache[choices]
+        if owners is None:
+            raise ScoringFallback("the server has no tokenize endpoint")
+        return owners
 
     def _streamed_probe(self, call: Any, text: str, top_n: int) -> tuple[dict[str, float], int] | None:
         """The next token's top log-probabilities from a streamed request, and the prompt's token
@@ -222,36 +345,31 @@ class CompletionsEngine:
         return top, count
 
     def _count_tokens(self, text: str) -> int | None:
-        """The number of tokens the server makes of ``text``, None without a tokenize endpoint."""
-        tokens = self._server_tokens(text)
-        return None if tokens is None else len(tokens)
+        """The number of tokens the server makes of ``text`` (its BOS included), None without a tokenize endpoint."""
+        tokens = self._server_call("tokenize", {"input": text, "model": self.model})
+        return None if tokens is None else len(tokens["tokens"])
 
-    def _server_tokens(self, text: str, detokenize: bool = False) -> list[int] | tuple[str, ...] | None:
-        """llama.cpp server's ``/extras/tokenize`` of ``text`` (its BOS included); with
-        ``detokenize``, the tokens after the BOS, each as the text the server gives it."""
+    def _answer_tokens(self, text: str) -> list[int] | None:
+        """The server's token ids for ``text`` as answer text: without the BOS it adds to any text."""
+        if self._bos is None:
+            empty = self._server_call("tokenize", {"input": "", "model": self.model})
+            if empty is None:
+                return None
+            self._bos = len(empty["tokens"])
+        tokens = self._server_call("tokenize", {"input": text, "model": self.model})
+        return None if tokens is None else [int(token) for token in tokens["tokens"]][self._bos:]
+
+    def _server_call(self, name: str, body: dict) -> dict | None:
+        """POST to llama.cpp server's ``/extras/<name>``; None where the server has no such endpoint."""
         import httpx
 
         root = self.base_url.rstrip("/").removesuffix("/v1")
         headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}  # basic auth, if given, wins
         try:
-            with httpx.Client(timeout=self.timeout or 30.0, headers=headers) as client:
-                answer = client.post(f"{root}/extras/tokenize", json={"input": text, "model": self.model})
-                if answer.status_code != 200:
-                    return None
-                tokens = [int(token) for token in answer.json()["tokens"]]
-                if not detokenize:
-                    return tokens
-                if len(tokens) > 1:
-                    first = client.post(f"{root}/extras/tokenize", json={"input": "", "model": self.model}).json()
-                    tokens = tokens[len(first["tokens"]):]  # the BOS the server adds to any text
-                pieces = []
-                for token in tokens:
-                    reply = client.post(f"{root}/extras/detokenize", json={"tokens": [token], "model": self.model})
-                    reply.raise_for_status()
-                    pieces.append(reply.json()["text"])
-        except (httpx.HTTPError, KeyError, ValueError, TypeError):
+            answer = httpx.post(f"{root}/extras/{name}", json=body, headers=headers, timeout=self.timeout or 30.0)
+            return answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
             return None
-        return tuple(pieces)
 
     def _label_pieces(self, label: str) -> tuple[str, ...]:
         """The label's own tokens as text, as the server tokenizes it (cached per label)."""
@@ -264,8 +382,13 @@ class CompletionsEngine:
 
     def _tokenize_on_server(self, text: str) -> tuple[str, ...] | None:
         """The label's tokens as the server splits it, each detokenized; None unless they spell it."""
-        pieces = self._server_tokens(text, detokenize=True)
-        return pieces if pieces is not None and "".join(pieces) == text else None
+        pieces = []
+        for token in self._answer_tokens(text) or ():
+            reply = self._server_call("detokenize", {"tokens": [token], "model": self.model})
+            if reply is None or not isinstance(reply.get("text"), str):
+                return None
+            pieces.append(reply["text"])
+        return tuple(pieces) if pieces and "".join(pieces) == text else None
 
     def _count_fallback(self, reason: str) -> None:
         with self._lock:

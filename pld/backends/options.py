@@ -27,7 +27,9 @@ class LMOptions:
     api_base: str | None = None
     cache: bool = True
     label_mode: LabelMode = "score"  # embedded backend: score labels, or constrain generation
-    calibrate: bool = False  # embedded backend, scoring: contextual calibration against a content-free input
+    # embedded backend, scoring: contextual calibration against a content-free input; None: the task's
+    # default where a task job settles it (``Task.default_options``), else off
+    calibrate: bool | None = None
     chat_format: str | None = None  # openai/ with api_base: score labels via /v1/completions in this turn format
     timeout: float | None = DEFAULT_TIMEOUT_S  # servers: seconds one request may wait for its answer
     num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
@@ -80,3 +82,11 @@ class RoleOptions:
             return options
         shared = options or LMOptions()
         return cls(teacher=shared, student=shared)
+
+
+CALIBRATION_NEEDS_SCORING = (
+    "calibrated label scores (--calibrate, or an artifact compiled with them) need an engine that scores labels: "
+    "the embedded backend (local/...) or one completions server (openai/ with --api-base and --chat-format). "
+    "Elsewhere pass --no-calibrate (in Python, pld.load(..., calibrate=False)); labels can then differ from those "
+    "the rules were selected with."
+)

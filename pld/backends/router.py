@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 
 from pld.backends.endpoints import EndpointStats
-from pld.backends.options import ROUTING_STRATEGIES, LMOptions
+from pld.backends.options import CALIBRATION_NEEDS_SCORING, ROUTING_STRATEGIES, LMOptions
 from pld.errors import BackendError, ConfigError, PLDError
 from pld.faults import check_url, redact, split_credentials
 
@@ -205,7 +205,7 @@ def pool_lm(spec: str, options: LMOptions, *, check: bool) -> dspy.BaseLM:
     from pld.backends.ollama import ollama_model_name
 
     if options.calibrate:
-        raise ConfigError("--calibrate needs the embedded backend (local/...), not a pool of servers.")
+        raise ConfigError(CALIBRATION_NEEDS_SCORING)
     config = pool_config(spec, options)
     strategy = config.settings.get("routing_strategy", options.routing_strategy)
     if strategy not in ROUTING_STRATEGIES:

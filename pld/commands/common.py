@@ -78,7 +78,8 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
                              "a loaded artifact keeps its recorded mode unless this is given")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
                         help="embedded models: contextual calibration of label scores (content-free input); "
-                             "a loaded artifact keeps its recorded setting unless this is given")
+                             "default: the task's setting, chosen by measurement (on for stereoset and logiqa, "
+                             "off for contract_nli); a loaded artifact keeps its recorded setting unless this is given")
     parser.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
                         help="openai/ specs with --api-base: score labels from log-probabilities via /v1/completions, "
                              "rendering prompts in this turn format")
@@ -112,7 +113,7 @@ def lm_options(args: argparse.Namespace, role: str | None = None) -> LMOptions:
     """The options of ``role`` (its own flags over the shared ones), or the shared options."""
     options = LMOptions(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed,
                         api_base=args.api_base, cache=not args.no_cache, label_mode=args.label_mode or "score",
-                        calibrate=bool(args.calibrate), chat_format=args.chat_format, timeout=args.timeout,
+                        calibrate=args.calibrate, chat_format=args.chat_format, timeout=args.timeout,
                         num_retries=args.retries, num_ctx=args.num_ctx, keep_alive=args.keep_alive,
                         router=args.router, routing_strategy=args.routing_strategy)
     if role is None:

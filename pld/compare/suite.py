@@ -36,7 +36,7 @@ def compare(settings: CompareSettings, out: str | Path, options: LMOptions | Rol
     # response cache keeps re-runs reproducible.
     roles = RoleOptions.of(options)
     teacher_options = dataclasses.replace(roles.teacher, seed=None)
-    student_options = dataclasses.replace(roles.student, seed=None)
+    student_options = dataclasses.replace(task.default_options(settings.student, roles.student), seed=None)
     full = task.load_splits(settings.data_dir, seed=settings.seed)
     splits = Splits(
         train=sample(task, full.train, settings.n_train, settings.seed),

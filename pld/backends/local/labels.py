@@ -6,7 +6,7 @@ opens every prompt is computed once per run of examples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,22 @@ def eval_prefix_shared(llama: Any, prompt_ids: list[int]) -> np.ndarray:
 def last_logits(llama: Any) -> np.ndarray:
     # llama-cpp-python fills Llama.scores only with logits_all=True: read the context's buffer.
     return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+
+
+def prefix_tokens(choices: Sequence[str], tokenize: Callable[[str], list[int]]) -> dict[int, set[int]]:
+    """Token id -> indices of the choices it can start: the first token of each choice and every
+    single token that spells a prefix of one — the tokens a grammar over the choices admits first.
+    ``tokenize`` gives a text's ids as answer text (no BOS)."""
+    owners: dict[int, set[int]] = {}
+    for index, choice in enumerate(choices):
+        starts = {tokenize(choice)[0]}
+        for end in range(1, len(choice) + 1):
+            ids = tokenize(choice[:end])
+            if len(ids) == 1:
+                starts.add(ids[0])
+        for token in starts:
+            owners.setdefault(token, set()).add(index)
+    return owners
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -88,18 +104,8 @@ class LabelScorer:
         return self.llama.tokenize(text.encode("utf-8"), add_bos=prompt, special=prompt)
 
     def _prefix_tokens(self, choices: tuple[str, ...]) -> dict[int, set[int]]:
-        """Token id -> indices of the choices it can start (single tokens spelling a choice prefix)."""
         if choices not in self._owners:
-            owners: dict[int, set[int]] = {}
-            for index, choice in enumerate(choices):
-                starts = {self._tokenize(choice, prompt=False)[0]}
-                for end in range(1, len(choice) + 1):
-                    ids = self._tokenize(choice[:end], prompt=False)
-                    if len(ids) == 1:
-                        starts.add(ids[0])
-                for token in starts:
-                    owners.setdefault(token, set()).add(index)
-            self._owners[choices] = owners
+            self._owners[choices] = prefix_tokens(choices, lambda text: self._tokenize(text, prompt=False))
         return self._owners[choices]
 
     def _probabilities(self, prompt: str, choices: tuple[str, ...], *, remember: bool = False) -> np.ndarray:

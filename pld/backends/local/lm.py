@@ -85,7 +85,7 @@ def make_local_lm(name: str, options: LMOptions) -> LocalLM:
         engine = _ENGINES.get(path)
         if engine is None:
             engine = _ENGINES[path] = LlamaCppEngine(path, chat_format=chat_format)
-    decoding = LabelDecoding(label_mode=options.label_mode, calibrate=options.calibrate)
+    decoding = LabelDecoding(label_mode=options.label_mode, calibrate=bool(options.calibrate))
     backend = BackendInfo(spec=f"local/{name}", kind="local", weights_sha256=digest, label_decoding=decoding)
     # The digest and the decoding go into the model name: DSPy's response cache keys on it.
     model = f"{model_name}@{digest[:12]}{decoding.model_suffix()}"
