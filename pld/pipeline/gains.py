@@ -21,10 +21,12 @@ resampling is seeded, so a run is reproducible.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from pld.rules import GainEstimate
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["GainEstimate", "macro_f1_interval", "paired_gain"]
 
@@ -45,6 +47,8 @@ def paired_gain(
 
     Predictions outside ``labels`` (``None``, garbage) count as wrong, as in ``pld.metrics``.
     """
+    import numpy as np  # here, with SciPy below: reports and records load without them (pld show stays fast)
+
     if not len(gold) == len(old) == len(new):
         raise ValueError(f"paired_gain needs one prediction per example: {len(gold)} gold, {len(old)} old, {len(new)} new")
     n = len(gold)
@@ -54,7 +58,7 @@ def paired_gain(
     changed = int(np.sum(o != p))
     if changed == 0 or n < 2:  # identical answers: no resample can tell them apart
         return GainEstimate(gain=gain, low=gain, high=gain, confidence=confidence, n=n, changed=changed)
-    from scipy.stats import bootstrap, permutation_test  # here: reports and records load without SciPy
+    from scipy.stats import bootstrap, permutation_test
 
     def difference(index: np.ndarray, axis: int = -1) -> np.ndarray:
         index = np.asarray(index)
@@ -76,6 +80,8 @@ def paired_gain(
 def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
     """Macro F1 of each row (``sklearn``'s ``f1_score(average="macro", zero_division=0)`` over ``k``
     labels coded ``0..k-1``; ``-1`` is an invalid answer), vectorised over resamples."""
+    import numpy as np
+
     scores = np.zeros(np.broadcast_shapes(gold.shape, predicted.shape)[:-1])
     for label in range(k):
         is_gold, is_predicted = gold == label, predicted == label
@@ -89,6 +95,7 @@ def macro_f1_interval(gold: Sequence[str], predicted: Sequence[str | None], labe
                       confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES,
                       seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval of one program's Macro F1 over its examples (benchmarks)."""
+    import numpy as np
     from scipy.stats import bootstrap
 
     codes = {label: index for index, label in enumerate(labels)}
