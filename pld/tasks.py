@@ -98,10 +98,13 @@ class Task:
 
     def default_options(self, spec: str, options: LMOptions) -> LMOptions:
         """``options`` for a student ``spec`` with "the task's default" (``calibrate=None``)
-        settled: this task's calibration for an embedded student, none for a server."""
+        settled: this task's calibration where the student's engine can calibrate (embedded, or one
+        completions server), none elsewhere (Ollama, chat routes, pools)."""
+        from pld.backends.options import can_calibrate
+
         if options.calibrate is not None:
             return options
-        return dataclasses.replace(options, calibrate=self.calibrate and spec.startswith("local/"))
+        return dataclasses.replace(options, calibrate=self.calibrate and can_calibrate(spec, options))
 
     def make_program(self, strategy: str = "zero-shot") -> dspy.Module:
         """A fresh student program (``"zero-shot"`` or ``"cot"``) over this task's signature."""

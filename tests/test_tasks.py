@@ -453,11 +453,16 @@ def test_source_flag_reaches_the_loaders(monkeypatch: pytest.MonkeyPatch) -> Non
         parser.parse_args(["compile", "--source", "web"])
 
 
-def test_each_task_has_a_calibration_default_that_only_embedded_students_take():
+def test_each_task_has_a_calibration_default_that_students_take_where_their_engine_scores_labels():
     from pld.backends.options import LMOptions
 
     stereoset, contract = get_task("stereoset"), get_task("contract_nli")
     assert stereoset.default_options("local/gemma3-270m", LMOptions()).calibrate is True
     assert contract.default_options("local/gemma3-270m", LMOptions()).calibrate is False
-    assert stereoset.default_options("ollama/gemma3:4b", LMOptions()).calibrate is False  # servers: off unless asked
+    assert stereoset.default_options("ollama/gemma3:4b", LMOptions()).calibrate is False  # no logit_bias there
+    served = LMOptions(api_base="http://127.0.0.1:8000/v1", chat_format="gemma")
+    assert stereoset.default_options("openai/gemma3-270m", served).calibrate is True  # a completions server scores
+    pool = LMOptions(api_base="http://a:8000/v1,http://b:8000/v1", chat_format="gemma")
+    assert stereoset.default_options("openai/gemma3-270m", pool).calibrate is False  # pools do not calibrate
+    assert stereoset.default_options("openai/gpt-4o-mini", LMOptions()).calibrate is False  # a chat route generates
     assert stereoset.default_options("local/gemma3-270m", LMOptions(calibrate=False)).calibrate is False  # said: kept

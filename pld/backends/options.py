@@ -90,3 +90,12 @@ CALIBRATION_NEEDS_SCORING = (
     "Elsewhere pass --no-calibrate (in Python, pld.load(..., calibrate=False)); labels can then differ from those "
     "the rules were selected with."
 )
+
+
+def can_calibrate(spec: str, options: LMOptions) -> bool:
+    """Whether ``spec`` with ``options`` builds an engine that calibrates label scores: the embedded
+    backend, or one completions server (``openai/`` with ``chat_format``; not a pool)."""
+    if spec.startswith("local/"):
+        return True
+    single = options.router is None and "," not in (options.api_base or "")
+    return spec.startswith("openai/") and options.chat_format is not None and single

@@ -74,10 +74,11 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
                         help="seeds the data samples, the models and every random choice of the run (default 0)")
     parser.add_argument("--no-cache", action="store_true", help="bypass DSPy's response cache")
     parser.add_argument("--label-mode", choices=["score", "grammar"], default=None,
-                        help="embedded models: score the labels in one pass (default), or generate under a grammar; "
+                        help="embedded models and completions servers: score the labels in one pass (default), or generate under a grammar; "
                              "a loaded artifact keeps its recorded mode unless this is given")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
-                        help="embedded models: contextual calibration of label scores (content-free input); "
+                        help="embedded models and completions servers (--chat-format): contextual calibration "
+                             "of label scores (content-free input); "
                              "default: the task's setting, chosen by measurement (on for stereoset and logiqa, "
                              "off for contract_nli); a loaded artifact keeps its recorded setting unless this is given")
     parser.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
