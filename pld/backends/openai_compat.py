@@ -5,7 +5,7 @@ The prompt is rendered client-side in the model's turn format (``chat_format``; 
 text opens the first user turn), and the field header is written by us. A label is the choice
 whose prefix token is likeliest after the prompt — the first step of greedy decoding under a
 grammar over the labels, and the embedded engine's rule: one request for one token, with
-``logit_bias`` lifting exactly the labels' prefix tokens (as the server's ``/extras/tokenize``
+``logit_bias`` lifting exactly the labels' prefix tokens (as the server's tokenize endpoint
 splits them), so the server needs no log-probabilities (``--logits_all False`` on llama.cpp's
 Python server, which then runs twice as fast). Where that token starts several labels, or the
 server ignores ``logit_bias``, the summed log-probability of each label's own tokens decides
@@ -21,6 +21,7 @@ import socket
 import threading
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,24 @@ MAX_LOGIT_BIAS = 300  # OpenAI's limit on biased tokens per request
 CALIBRATION_RANGE = 40.0  # logits: calibration offsets beyond this are clipped to it
 CALIBRATION_STEPS = 14  # bisection steps per label: 80 / 2**14 = 0.005 logits
 SERVER_MAX_TOKENS = 1024  # a server's chat generations stop here when no cap is given (a rationale fits)
+
+
+@dataclass(frozen=True)
+class TokenizeRoute:
+    """One server family's tokenize / detokenize endpoints (paths under the server's root)."""
+
+    tokenize: str
+    text_field: str
+    options: dict = field(default_factory=dict)
+    detokenize: str = "detokenize"
+    detokenized_field: str = "content"
+
+
+TOKENIZE_ROUTES = (
+    TokenizeRoute("extras/tokenize", "input", {}, "extras/detokenize", "text"),  # llama-cpp-python's server
+    TokenizeRoute("tokenize", "content", {"add_special": True}),  # llama.cpp's llama-server
+    TokenizeRoute("tokenize", "prompt", {"add_special_tokens": True}, detokenized_field="prompt"),  # vLLM
+)
 
 
 def check_reachable(url: str, timeout: float | None) -> None:
@@ -127,6 +146,7 @@ class CompletionsEngine:
         self._pieces: dict[str, tuple[str, ...] | None] = {}
         self._owner_cache: dict[tuple[str, ...], dict[int, set[int]] | None] = {}
         self._bos: int | None = None
+        self._route: TokenizeRoute | None = None  # the server's tokenize endpoint, once found
         self._bias_works: bool | None = None  # does this server apply logit_bias? (unknown until asked)
         self._top_index = 0
         self.stream_probes = True  # log-probabilities from streamed requests, while the server streams them
@@ -346,27 +366,45 @@ class CompletionsEngine:
 
     def _count_tokens(self, text: str) -> int | None:
         """The number of tokens the server makes of ``text`` (its BOS included), None without a tokenize endpoint."""
-        tokens = self._server_call("tokenize", {"input": text, "model": self.model})
-        return None if tokens is None else len(tokens["tokens"])
+        tokens = self._server_tokens(text)
+        return None if tokens is None else len(tokens)
 
     def _answer_tokens(self, text: str) -> list[int] | None:
         """The server's token ids for ``text`` as answer text: without the BOS it adds to any text."""
         if self._bos is None:
-            empty = self._server_call("tokenize", {"input": "", "model": self.model})
+            empty = self._server_tokens("")
             if empty is None:
                 return None
-            self._bos = len(empty["tokens"])
-        tokens = self._server_call("tokenize", {"input": text, "model": self.model})
-        return None if tokens is None else [int(token) for token in tokens["tokens"]][self._bos:]
+            self._bos = len(empty)
+        tokens = self._server_tokens(text)
+        return None if tokens is None else tokens[self._bos:]
 
-    def _server_call(self, name: str, body: dict) -> dict | None:
-        """POST to llama.cpp server's ``/extras/<name>``; None where the server has no such endpoint."""
+    def _server_tokens(self, text: str) -> list[int] | None:
+        """The server's token ids for ``text`` as a prompt, through the first of ``TOKENIZE_ROUTES``
+        this server answers (remembered); None where it has none."""
+        for route in (self._route,) if self._route else TOKENIZE_ROUTES:
+            answer = self._server_call(route.tokenize, {route.text_field: text, "model": self.model, **route.options})
+            tokens = answer.get("tokens") if answer else None
+            if isinstance(tokens, list) and all(isinstance(token, int) for token in tokens):
+                self._route = route
+                return tokens
+        return None
+
+    def _detokenize(self, token: int) -> str | None:
+        """One token's text, as the server's tokenizer writes it."""
+        route = self._route or TOKENIZE_ROUTES[0]
+        answer = self._server_call(route.detokenize, {"tokens": [token], "model": self.model})
+        text = answer.get(route.detokenized_field) if answer else None
+        return text if isinstance(text, str) else None
+
+    def _server_call(self, path: str, body: dict) -> dict | None:
+        """POST ``body`` to ``path`` under the server's root; None where the server has no such endpoint."""
         import httpx
 
         root = self.base_url.rstrip("/").removesuffix("/v1")
         headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}  # basic auth, if given, wins
         try:
-            answer = httpx.post(f"{root}/extras/{name}", json=body, headers=headers, timeout=self.timeout or 30.0)
+            answer = httpx.post(f"{root}/{path}", json=body, headers=headers, timeout=self.timeout or 30.0)
             return answer.json() if answer.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None
@@ -382,13 +420,10 @@ class CompletionsEngine:
 
     def _tokenize_on_server(self, text: str) -> tuple[str, ...] | None:
         """The label's tokens as the server splits it, each detokenized; None unless they spell it."""
-        pieces = []
-        for token in self._answer_tokens(text) or ():
-            reply = self._server_call("detokenize", {"tokens": [token], "model": self.model})
-            if reply is None or not isinstance(reply.get("text"), str):
-                return None
-            pieces.append(reply["text"])
-        return tuple(pieces) if pieces and "".join(pieces) == text else None
+        pieces = [self._detokenize(token) for token in self._answer_tokens(text) or ()]
+        if not pieces or None in pieces or "".join(pieces) != text:
+            return None
+        return tuple(pieces)
 
     def _count_fallback(self, reason: str) -> None:
         with self._lock:
