@@ -26,8 +26,8 @@ import dspy
 from pld.backends.info import BackendInfo, BackendLM, LabelDecoding, backend_info
 from pld.backends.ollama import ollama_lm
 from pld.backends.openai_compat import SERVER_MAX_TOKENS, check_reachable, completions_engine
-from pld.backends.options import CALIBRATION_NEEDS_SCORING, LABEL_MODES, LMOptions
-from pld.backends.router import ENDPOINT_CONCURRENCY, is_pool, pool_lm, split_api_bases
+from pld.backends.options import CALIBRATION_NEEDS_SCORING, LABEL_MODES, LMOptions, is_pool
+from pld.backends.router import ENDPOINT_CONCURRENCY, pool_lm, split_api_bases
 from pld.errors import BackendError, ConfigError
 from pld.faults import check_url, redact, split_credentials
 

@@ -92,10 +92,14 @@ CALIBRATION_NEEDS_SCORING = (
 )
 
 
+def is_pool(options: LMOptions) -> bool:
+    """Whether ``options`` name several servers (a comma-separated ``api_base``) or a router config."""
+    return options.router is not None or "," in (options.api_base or "")
+
+
 def can_calibrate(spec: str, options: LMOptions) -> bool:
     """Whether ``spec`` with ``options`` builds an engine that calibrates label scores: the embedded
     backend, or one completions server (``openai/`` with ``chat_format``; not a pool)."""
     if spec.startswith("local/"):
         return True
-    single = options.router is None and "," not in (options.api_base or "")
-    return spec.startswith("openai/") and options.chat_format is not None and single
+    return spec.startswith("openai/") and options.chat_format is not None and not is_pool(options)

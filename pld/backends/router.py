@@ -97,11 +97,6 @@ def split_api_bases(text: str) -> list[str]:
     return urls
 
 
-def is_pool(options: LMOptions) -> bool:
-    """Whether ``options`` name several servers (a comma-separated ``api_base``) or a router config."""
-    return options.router is not None or "," in (options.api_base or "")
-
-
 def pool_config(spec: str, options: LMOptions) -> PoolConfig:
     """The role's endpoints: the router config's deployments, or one per ``api_base`` address."""
     if options.router is None:
