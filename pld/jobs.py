@@ -59,8 +59,8 @@ def evaluate_task(
     task = get_task(task_name)
     splits = task.load_splits(data_dir, seed=seed, source=source)
     examples = sample(task, getattr(splits, split), limit, seed)
-    bound = program.predictors()[0].lm if program is not None else None
-    lm = bound or make_lm(student, task.default_options(student, options or LMOptions()))  # an artifact's comes bound
+    bound = program.predictors()[0].lm if program is not None else None  # an artifact's program comes bound
+    lm = bound or make_lm(student, task.default_options(student, options or LMOptions()))
     program = program or task.make_program(strategy)
     metric = macro_f1(task.label_field, task.labels)
     return evaluate_program(program, examples, lm, metric, num_threads=num_threads, progress=f"{task.name} {split}")

@@ -79,8 +79,9 @@ class Task:
         program_class: student program built by ``make_program``.
         files_loader: builds the splits from ``(folder, seed)``.
         hub_loader: builds the splits from the HuggingFace hub given ``seed``.
-        calibrate: whether an embedded student calibrates its label scores by default (contextual
-            calibration), chosen from measurements: ``benchmarks/CALIBRATION.md``.
+        calibrate: whether a student whose engine scores labels (embedded, one completions server)
+            calibrates them by default (contextual calibration), chosen from measurements:
+            ``benchmarks/CALIBRATION.md``.
     """
 
     name: str
