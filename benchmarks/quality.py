@@ -222,6 +222,11 @@ def calibration_lines(gains: list[dict]) -> list[str]:
     return lines
 
 
+def _interval(low: float, high: float, spec: str) -> str:
+    """``[low, high]``, or "[no interval: one seed]" where one seed gives none."""
+    return "[no interval: one seed]" if math.isnan(low) else f"[{low:{spec}}, {high:{spec}}]"
+
+
 def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s: float) -> str:
     title = ("Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules" if len(args.methods) > 1
              else f"Held-out {args.methods[0]}, with and without contextual calibration")
@@ -239,10 +244,10 @@ def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s
              "seeds with a credible gain / loss | verdict | compile s | student calls | teacher calls |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in sorted(summary, key=lambda e: (e["task"], e["decoding"], e["method"])):
-        gain = (f"{e['gain_mean']:+.3f} [{e['gain_low']:+.3f}, {e['gain_high']:+.3f}]" if "gain_mean" in e else "–")
+        gain = (f"{e['gain_mean']:+.3f} {_interval(e['gain_low'], e['gain_high'], '+.3f')}" if "gain_mean" in e else "–")
         credible = f"{e['seeds_credible']} / {e['seeds_worse']}" if "gain_mean" in e else "–"
         lines.append(f"| {e['task']} | {e['method']} | {e['decoding']} | {e['seeds']} | {e['mean']:.3f} "
-                     f"[{e['low']:.3f}, {e['high']:.3f}] | {gain} | {credible} | {e.get('verdict', 'baseline')} | "
+                     f"{_interval(e['low'], e['high'], '.3f')} | {gain} | {credible} | {e.get('verdict', 'baseline')} | "
                      f"{e['compile_s']:.0f} | {e['student_calls']:.0f} | {e['teacher_calls']:.0f} |")
     lines += ["", "## Every method and seed", "",
               "| task | method | decoding | seed | test Macro F1 [95% CI] | gain over zero-shot | predicted labels | "

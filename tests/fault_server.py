@@ -68,6 +68,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
+        if not self.path.endswith("/completions"):  # no tokenize endpoint; only model calls count
+            return self._error(404, "no such path")
         with State.lock:
             State.requests += 1
             count = State.requests

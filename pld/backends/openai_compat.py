@@ -146,7 +146,7 @@ class CompletionsEngine:
         self._pieces: dict[str, tuple[str, ...] | None] = {}
         self._owner_cache: dict[tuple[str, ...], dict[int, set[int]] | None] = {}
         self._bos: int | None = None
-        self._route: TokenizeRoute | None = None  # the server's tokenize endpoint, once found
+        self._route: TokenizeRoute | bool | None = None  # the server's tokenize endpoint; False: it has none
         self._bias_works: bool | None = None  # does this server apply logit_bias? (unknown until asked)
         self._top_index = 0
         self.stream_probes = True  # log-probabilities from streamed requests, while the server streams them
@@ -382,17 +382,21 @@ class CompletionsEngine:
     def _server_tokens(self, text: str) -> list[int] | None:
         """The server's token ids for ``text`` as a prompt, through the first of ``TOKENIZE_ROUTES``
         this server answers (remembered); None where it has none."""
+        if self._route is False:
+            return None
         for route in (self._route,) if self._route else TOKENIZE_ROUTES:
             answer = self._server_call(route.tokenize, {route.text_field: text, "model": self.model, **route.options})
             tokens = answer.get("tokens") if answer else None
             if isinstance(tokens, list) and all(isinstance(token, int) for token in tokens):
                 self._route = route
                 return tokens
+        if self._route is None:
+            self._route = False  # none answers: a server without a tokenizer endpoint, not asked again
         return None
 
     def _detokenize(self, token: int) -> str | None:
         """One token's text, as the server's tokenizer writes it."""
-        route = self._route or TOKENIZE_ROUTES[0]
+        route = self._route if isinstance(self._route, TokenizeRoute) else TOKENIZE_ROUTES[0]
         answer = self._server_call(route.detokenize, {"tokens": [token], "model": self.model})
         text = answer.get(route.detokenized_field) if answer else None
         return text if isinstance(text, str) else None
