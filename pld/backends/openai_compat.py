@@ -21,7 +21,6 @@ import socket
 import threading
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +31,7 @@ from pld.backends.local.labels import prefix_tokens
 from pld.backends.local.prompting import choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
 from pld.backends.options import LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
+from pld.backends.served_tokens import ServerTokenizer
 from pld.errors import BackendError
 from pld.faults import redact, split_credentials
 
@@ -42,24 +42,6 @@ MAX_LOGIT_BIAS = 300  # OpenAI's limit on biased tokens per request
 CALIBRATION_RANGE = 40.0  # logits: calibration offsets beyond this are clipped to it
 CALIBRATION_STEPS = 14  # bisection steps per label: 80 / 2**14 = 0.005 logits
 SERVER_MAX_TOKENS = 1024  # a server's chat generations stop here when no cap is given (a rationale fits)
-
-
-@dataclass(frozen=True)
-class TokenizeRoute:
-    """One server family's tokenize / detokenize endpoints (paths under the server's root)."""
-
-    tokenize: str
-    text_field: str
-    options: dict = field(default_factory=dict)
-    detokenize: str = "detokenize"
-    detokenized_field: str = "content"
-
-
-TOKENIZE_ROUTES = (
-    TokenizeRoute("extras/tokenize", "input", {}, "extras/detokenize", "text"),  # llama-cpp-python's server
-    TokenizeRoute("tokenize", "content", {"add_special": True}),  # llama.cpp's llama-server
-    TokenizeRoute("tokenize", "prompt", {"add_special_tokens": True}, detokenized_field="prompt"),  # vLLM
-)
 
 
 def check_reachable(url: str, timeout: float | None) -> None:
@@ -143,10 +125,8 @@ class CompletionsEngine:
         self._offsets: dict[tuple[str, tuple[str, ...]], list[float]] = {}
         self.label_paths: Counter[str] = Counter()
         self.fallback_reasons: Counter[str] = Counter()
-        self._pieces: dict[str, tuple[str, ...] | None] = {}
+        self.tokenizer = ServerTokenizer(base_url, model, api_key=api_key, headers=self.headers, timeout=timeout)
         self._owner_cache: dict[tuple[str, ...], dict[int, set[int]] | None] = {}
-        self._bos: int | None = None
-        self._route: TokenizeRoute | bool | None = None  # the server's tokenize endpoint; False: it has none
         self._bias_works: bool | None = None  # does this server apply logit_bias? (unknown until asked)
         self._top_index = 0
         self.stream_probes = True  # log-probabilities from streamed requests, while the server streams them
@@ -250,7 +230,7 @@ class CompletionsEngine:
             if len(tied) == 1:
                 self._count("logit-bias")
                 return tied[0]
-        pieces = [self._label_pieces(choices[index]) for index in tied]
+        pieces = [self.tokenizer.label_pieces(choices[index]) for index in tied]
         try:
             picked = tied[score_labels(text, pieces, probe)]
         except (dspy.lm15.InvalidRequestError, dspy.lm15.ServerError) as exc:
@@ -321,7 +301,7 @@ class CompletionsEngine:
         """The choices' prefix tokens as the server tokenizes them (cached per label set)."""
         if choices not in self._owner_cache:
             def tokenize(text: str) -> list[int]:
-                tokens = self._answer_tokens(text)
+                tokens = self.tokenizer.answer_tokens(text)
                 if not tokens:
                     raise ScoringFallback("the server has no tokenize endpoint")
                 return tokens
@@ -358,76 +338,11 @@ class CompletionsEngine:
             if mapped is exc:
                 raise
             raise mapped from exc
-        count = self._count_tokens(text) if top is not None else None
-        if top is None or count is None:
+        tokens = self.tokenizer.prompt_tokens(text) if top is not None else None
+        if top is None or tokens is None:
             self.stream_probes = False
             return None
-        return top, count
-
-    def _count_tokens(self, text: str) -> int | None:
-        """The number of tokens the server makes of ``text`` (its BOS included), None without a tokenize endpoint."""
-        tokens = self._server_tokens(text)
-        return None if tokens is None else len(tokens)
-
-    def _answer_tokens(self, text: str) -> list[int] | None:
-        """The server's token ids for ``text`` as answer text: without the BOS it adds to any text."""
-        if self._bos is None:
-            empty = self._server_tokens("")
-            if empty is None:
-                return None
-            self._bos = len(empty)
-        tokens = self._server_tokens(text)
-        return None if tokens is None else tokens[self._bos:]
-
-    def _server_tokens(self, text: str) -> list[int] | None:
-        """The server's token ids for ``text`` as a prompt, through the first of ``TOKENIZE_ROUTES``
-        this server answers (remembered); None where it has none."""
-        if self._route is False:
-            return None
-        for route in (self._route,) if self._route else TOKENIZE_ROUTES:
-            answer = self._server_call(route.tokenize, {route.text_field: text, "model": self.model, **route.options})
-            tokens = answer.get("tokens") if answer else None
-            if isinstance(tokens, list) and all(isinstance(token, int) for token in tokens):
-                self._route = route
-                return tokens
-        if self._route is None:
-            self._route = False  # none answers: a server without a tokenizer endpoint, not asked again
-        return None
-
-    def _detokenize(self, token: int) -> str | None:
-        """One token's text, as the server's tokenizer writes it."""
-        route = self._route if isinstance(self._route, TokenizeRoute) else TOKENIZE_ROUTES[0]
-        answer = self._server_call(route.detokenize, {"tokens": [token], "model": self.model})
-        text = answer.get(route.detokenized_field) if answer else None
-        return text if isinstance(text, str) else None
-
-    def _server_call(self, path: str, body: dict) -> dict | None:
-        """POST ``body`` to ``path`` under the server's root; None where the server has no such endpoint."""
-        import httpx
-
-        root = self.base_url.rstrip("/").removesuffix("/v1")
-        headers = {"Authorization": f"Bearer {self.api_key}", **self.headers}  # basic auth, if given, wins
-        try:
-            answer = httpx.post(f"{root}/{path}", json=body, headers=headers, timeout=self.timeout or 30.0)
-            return answer.json() if answer.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            return None
-
-    def _label_pieces(self, label: str) -> tuple[str, ...]:
-        """The label's own tokens as text, as the server tokenizes it (cached per label)."""
-        if label not in self._pieces:
-            self._pieces[label] = self._tokenize_on_server(label)
-        pieces = self._pieces[label]
-        if pieces is None:
-            raise ScoringFallback("the server has no tokenize endpoint")
-        return pieces
-
-    def _tokenize_on_server(self, text: str) -> tuple[str, ...] | None:
-        """The label's tokens as the server splits it, each detokenized; None unless they spell it."""
-        pieces = [self._detokenize(token) for token in self._answer_tokens(text) or ()]
-        if not pieces or None in pieces or "".join(pieces) != text:
-            return None
-        return tuple(pieces)
+        return top, len(tokens)
 
     def _count_fallback(self, reason: str) -> None:
         with self._lock:
