@@ -13,10 +13,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import dspy
 
+from pld.backends.options import LMOptions, can_calibrate
 from pld.errors import ConfigError, DataError
 from pld.programs import (
     Classifier,
@@ -38,9 +39,6 @@ from pld.signatures import (
     LogiQASignature,
     StereoSetSignature,
 )
-
-if TYPE_CHECKING:
-    from pld.backends.options import LMOptions
 
 __all__ = ["TASKS", "Splits", "Task", "balanced_sample", "default_data_dir", "get_task"]
 
@@ -101,8 +99,6 @@ class Task:
         """``options`` for a student ``spec`` with "the task's default" (``calibrate=None``)
         settled: this task's calibration where the student's engine can calibrate (embedded, or one
         completions server), none elsewhere (Ollama, chat routes, pools)."""
-        from pld.backends.options import can_calibrate
-
         if options.calibrate is not None:
             return options
         return dataclasses.replace(options, calibrate=self.calibrate and can_calibrate(spec, options))

@@ -101,6 +101,12 @@ def lm15_error(exc: Exception) -> Exception:
     return lm15.InvalidRequestError(message, **kwargs)
 
 
+def _feature_refused(exc: Exception) -> bool:
+    """A 400/500 that refuses a request feature (a grammar, log-probabilities), worth a simpler
+    request; a missing model or path, or a prompt too long, is not."""
+    return not isinstance(exc, dspy.lm15.UnsupportedModelError | dspy.lm15.ContextLengthError)
+
+
 class CompletionsEngine:
     """A DSPy engine over ``POST /v1/completions``; thread-safe (the OpenAI client is)."""
 
@@ -198,8 +204,8 @@ class CompletionsEngine:
                 self._count("grammar")
             except (dspy.lm15.InvalidRequestError, dspy.lm15.ServerError) as exc:
                 # A server without GBNF support (400, or 500 from some): free generation. A lost
-                # server fails that call too; a missing model or path does not deserve a second try.
-                if isinstance(exc, dspy.lm15.UnsupportedModelError | dspy.lm15.ContextLengthError):
+                # server fails that call too.
+                if not _feature_refused(exc):
                     raise
                 value = generate(text, stop=["\n"])
                 self._count("free")
@@ -234,7 +240,7 @@ class CompletionsEngine:
         try:
             picked = tied[score_labels(text, pieces, probe)]
         except (dspy.lm15.InvalidRequestError, dspy.lm15.ServerError) as exc:
-            if isinstance(exc, dspy.lm15.UnsupportedModelError | dspy.lm15.ContextLengthError):
+            if not _feature_refused(exc):
                 raise
             raise ScoringFallback("the server returns no log-probabilities") from exc
         self._count("logprobs")
@@ -270,12 +276,11 @@ class CompletionsEngine:
         if any(len(indices) > 1 for indices in owners.values()):
             raise ScoringFallback("calibration with labels that share a prefix token")
         key = (content_free_prompt, choices)
-        if key not in self._offsets:
+        offsets = self._offsets.get(key)
+        if offsets is None:
             offsets = [0.0] + [self._offset(content_free_prompt, choices, index, call) for index in range(1, len(choices))]
             if len(self._offsets) < 256:
                 self._offsets[key] = offsets  # content-free prompts repeat per rule list
-        else:
-            offsets = self._offsets[key]
         lowest = min(offsets)
         return {token: LOGIT_BIAS - (offsets[next(iter(indices))] - lowest) for token, indices in owners.items()}
 
