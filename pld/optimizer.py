@@ -174,7 +174,8 @@ class PLD(Teleprompter):
                 scorer.on_query = bar.update
                 repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
                                       trainset, select_val, task=task, max_rounds=config.max_repair_rounds,
-                                      test=test, max_rules=config.max_rules, rng=rng)
+                                      test=test, max_rules=config.max_rules, rng=rng,
+                                      racing=config.selection == "racing")
                 scorer.on_query = None
         confirmation = None
         final_rules = repair.rules
@@ -184,13 +185,16 @@ class PLD(Teleprompter):
             final_rules = confirmation.rules
             logger.info("confirmation: %s", confirmation.note)
         selected = _selected_rules(selection, final_rules)
-        final_scores = scorer.scores(final_rules, select_val)  # memoized: no new student calls
+        # Memoized: no new student calls. A list with rules was scored on every selection example;
+        # the empty list only as far as racing needed it (``baseline_val_examples``).
+        final_scores = scorer.scores(final_rules, select_val if final_rules else scorer.answered([], select_val))
 
         report = RunReport(
             label_field=metric.label_field, labels=list(metric.labels), trace_mode=config.trace_mode,
             settings=self.settings(), teacher_model=teacher_lm.model, student_model=student_lm.model,
             n_train=len(trainset), n_val=len(select_val), n_held_back=len(held_back), estimate=estimate,
             baseline_val_macro_f1=selection.baseline_val_macro_f1, selected_val_macro_f1=selection.val_macro_f1,
+            baseline_val_examples=selection.baseline_examples,
             final_val_macro_f1=final_scores.macro_f1, final_val_scores=final_scores, rules=selected,
             candidate_rules=candidates, traces=traces, teacher_accuracy=teacher_accuracy(traces),
             selection_rounds=selection.rounds, selection_stop_reason=selection.stop_reason,

@@ -116,18 +116,24 @@ def test_a_repair_rewrite_that_commands_one_label_is_refused_before_scoring():
     assert report.final_val_macro_f1 == report.selected_val_macro_f1
 
 
-def test_a_repair_rewrite_that_scores_lower_is_rejected():
+@pytest.mark.parametrize("selection", ["exhaustive", "racing"])
+def test_a_repair_rewrite_that_scores_lower_is_rejected(selection: str):
     def narrowing_teacher(system: str, user: str) -> dict[str, str]:
         if "`revised_rules`" in system:  # fixes the failures, breaks every ordinary item
             return {"revised_rules": RULE_SPECIAL_NEG}
         return rule_writing_teacher(system, user)
 
     teacher, _ = function_lm(narrowing_teacher, "teacher")
-    compiled, _, _ = _compile(teacher_lm=teacher, max_rules=1)
+    compiled, _, _ = _compile(teacher_lm=teacher, max_rules=1, selection=selection)
     report = compiled.pld_report
     (repair,) = report.repair_rounds
     assert repair.proposed_rules == [RULE_SPECIAL_NEG] and not repair.accepted
-    assert repair.gain == pytest.approx(repair.val_macro_f1 - report.selected_val_macro_f1) and repair.gain < 0
+    if selection == "exhaustive":  # scored on every validation example
+        assert repair.examples == report.n_val
+        assert repair.gain == pytest.approx(repair.val_macro_f1 - report.selected_val_macro_f1) and repair.gain < 0
+    else:  # raced: dropped on a first stage that shows it cannot become credible
+        assert repair.examples < report.n_val and repair.note.startswith("dropped by racing")
+        assert not repair.gain_estimate.credible(0.01)
     assert [rule.text for rule in report.rules] == [RULE_ALL_POS]
     assert RULE_SPECIAL_NEG not in compiled.signature.instructions
     assert report.final_val_macro_f1 == report.selected_val_macro_f1

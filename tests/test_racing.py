@@ -77,3 +77,26 @@ def test_both_modes_never_ask_a_pair_twice(racing):
                   for k, t in enumerate(ACCURACY)]
     greedy_select(scorer, candidates, _examples(60), racing=racing, progress=False)
     assert len(set(engine.requests)) == len(engine.requests)
+
+
+def test_the_baseline_races_too_when_every_list_leaves_early():
+    """No candidate changes an answer: racing asks the student about the baseline only on the
+    examples the list reached, and the result says on how many it scored it."""
+    program = dspy.Predict(ToySignature)
+    noop = [CandidateRule(id="noop", text="Be concise.", source="cluster", cluster_size=1, example_keys=(),
+                          micro_rules=())]
+    runs = {}
+    for racing in (False, True):
+        lm, engine = function_lm(graded_student, "student")
+        scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]),
+                               CallBudget("student"))
+        result = greedy_select(scorer, noop, _examples(240), min_gain=0.01, racing=racing, progress=False)
+        baseline_calls = sum("Be concise." not in system for system, _ in engine.requests)
+        runs[racing] = (scorer, result, baseline_calls, len(engine.requests))
+    (full, exhaustive, full_baseline, _), (_, raced, baseline_calls, calls) = runs[False], runs[True]
+    assert exhaustive.selected == raced.selected == []
+    assert exhaustive.baseline_examples == full_baseline == 240
+    assert raced.baseline_examples == baseline_calls < 240  # asked only as far as the list went
+    assert calls == baseline_calls + raced.rounds[0].trials[0].examples == 2 * baseline_calls
+    scored = race_order(_examples(240), "label", 0)[:baseline_calls]
+    assert raced.baseline_val_macro_f1 == full.macro_f1([], scored) == raced.val_macro_f1

@@ -54,6 +54,9 @@ class RunReport(BaseModel):
     warnings: list[str] = []
     n_held_back: int = 0  # validation examples held back from selection to confirm the final list
     confirmation: Confirmation | None = None
+    # Selection examples the empty list (baseline) was scored on: fewer than n_val when racing
+    # dropped every list early. Scores of a program without rules are on these. None: all of them.
+    baseline_val_examples: int | None = None
     endpoints: dict[str, list[EndpointStats]] | None = None  # per role on several servers: calls, failures, failovers
 
     def example_refs(self, keys: Sequence[str]) -> list[ExampleRef]:
@@ -77,10 +80,15 @@ class RunReport(BaseModel):
             refs.append(ExampleRef(key=key, id=trace.example_id, excerpt=excerpt(trace.inputs)))
         return refs
 
+    def baseline_coverage(self) -> str:
+        """' (on k of n examples)' when racing scored the baseline on part of validation, else ''."""
+        k = self.baseline_val_examples
+        return "" if k is None or k >= self.n_val else f" (on {k} of {self.n_val} examples: racing needed no more)"
+
     def summary(self) -> str:
         """A few lines for logs and the terminal."""
         lines = [
-            f"validation Macro F1: baseline {self.baseline_val_macro_f1:.4f} -> "
+            f"validation Macro F1: baseline {self.baseline_val_macro_f1:.4f}{self.baseline_coverage()} -> "
             f"selected {self.selected_val_macro_f1:.4f} -> final {self.final_val_macro_f1:.4f}",
             f"rules: {len(self.rules)} selected from {len(self.candidate_rules)} candidates "
             f"({self.selection_stop_reason})",

@@ -8,7 +8,8 @@ or even an optimistic rest of the validation set could not make the gain credibl
 curtailment, ``GainEstimate.can_be_accepted_on``), or that it cannot beat the stage's leader
 (the upper end of its difference to the leader is below zero). Subsets are prefixes of one seeded, label-interleaved order, so a list that goes on to the
 next stage only pays for the new examples; the survivors are scored on the full validation set,
-which alone decides the winner.
+which alone decides the winner. The incumbent is scored stage by stage as well: when every list
+leaves early, its answers beyond the last stage are never asked for.
 
 Most candidate lists change only a few of the student's answers, so their paired intervals are
 narrow and the lists that change nothing, or only for the worse, leave after the first stage.
@@ -95,12 +96,12 @@ def race(
     """Each list's outcome; the lists never dropped were scored on all of ``ordered_val``."""
     label_field = scorer.metric.label_field
     gold = [str(example[label_field]) for example in ordered_val]
-    base = scorer.labels(incumbent, ordered_val)
     sizes = stage_sizes(len(ordered_val), eta=eta, min_examples=min_examples)
     outcomes: dict[int, Outcome] = {}
     alive = list(range(len(lists)))
     for size in sizes:
         subset = ordered_val[:size]
+        base = scorer.labels(incumbent, subset)  # the incumbent races too: scored only as far as a list goes
         answers = {index: scorer.labels(lists[index], subset) for index in alive}
         for index in alive:
             estimate = test.estimate(gold[:size], base[:size], answers[index])
@@ -108,6 +109,8 @@ def race(
         if size == len(ordered_val):
             break
         alive = _survivors(alive, outcomes, answers, gold[:size], test, len(ordered_val))
+        if not alive:
+            break
     return [outcomes[index] for index in range(len(lists))]
 
 

@@ -1,6 +1,8 @@
 """The conflict loop: show the teacher where the student followed the rules and still failed,
 take its rewritten rule list, and keep it only if its validation Macro F1 gain is credible (the
-same paired test as selection, ``pld.pipeline.gains``)."""
+same paired test as selection, ``pld.pipeline.gains``). The rewrite races the current list as a
+selection candidate does (``pld.pipeline.racing``): one that cannot become credible is dropped
+on the first validation stage that shows it, not scored on the whole set."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pld.errors import BudgetExceeded
 from pld.pipeline.hygiene import SEVERE, rejected, screen_rules
 from pld.rules import RejectedRule, example_key
 from pld.pipeline.gains import GainEstimate
-from pld.pipeline.racing import GainTest
+from pld.pipeline.racing import GainTest, race, race_order
 
 if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
     import dspy
@@ -37,6 +39,7 @@ class RepairRound(BaseModel):
     accepted: bool
     note: str = ""
     gain_estimate: GainEstimate | None = None  # the rewrite's gain over the current list, with its interval
+    examples: int | None = None  # validation examples the rewrite was scored on (fewer when racing dropped it)
 
 
 class RepairResult(BaseModel):
@@ -65,6 +68,7 @@ def repair_rules(
     rng: random.Random,
     max_failures_shown: int = 8,
     max_successes_shown: int = 4,
+    racing: bool = True,
 ) -> RepairResult:
     import dspy  # here, not at the top: the report's RepairRound loads without DSPy (pld show)
 
@@ -74,6 +78,7 @@ def repair_rules(
     refused: list[RejectedRule] = []
     steps: list[list[str]] = []
     label_field, labels = scorer.metric.label_field, scorer.metric.labels or ()
+    ordered_val = race_order(valset, label_field, test.seed)  # selection's order: its answers are reused
     for number in range(1, max_rounds + 1):
         try:
             predicted = scorer.labels(rules, trainset)
@@ -120,22 +125,24 @@ def repair_rules(
             rounds.append(_rejected(number, failures, shown_successes, proposed, note))
             break
         try:
-            score = scorer.macro_f1(proposed, valset)
+            [outcome] = race(scorer, [proposed], ordered_val, rules, test,
+                             min_examples=12 if racing else len(ordered_val))
         except BudgetExceeded as exc:
             rounds.append(_rejected(number, failures, shown_successes, proposed, str(exc)))
             refused.extend(_not_kept(proposed, rules, "not-scored", f"not scored: {exc}", shown, number))
             break
-        gold = [str(example[label_field]) for example in valset]
-        estimate = test.estimate(gold, scorer.labels(rules, valset), scorer.labels(proposed, valset))
-        accepted = estimate.credible(test.min_gain)
+        score, estimate = outcome.macro_f1, outcome.estimate
+        accepted = outcome.dropped is None and estimate.credible(test.min_gain)
         rounds.append(RepairRound(round=number, failures=len(failures), successes_shown=len(shown_successes),
                                   proposed_rules=proposed, val_macro_f1=score, gain=estimate.gain, accepted=accepted,
-                                  gain_estimate=estimate))
-        logger.info("repair round %d: %d failures, rewrite scores %.4f (gain %s)%s", number, len(failures),
-                    score, estimate.describe(), "" if accepted else " - rejected")
+                                  gain_estimate=estimate, examples=outcome.examples,
+                                  note=f"dropped by racing: {outcome.dropped}" if outcome.dropped else ""))
+        logger.info("repair round %d: %d failures, rewrite scores %.4f on %d examples (gain %s)%s", number,
+                    len(failures), score, outcome.examples, estimate.describe(), "" if accepted else " - rejected")
         if not accepted:
-            reason = (f"its rewrite scored {score:.4f} on validation, gain {estimate.describe()}: not credible "
-                      f"(needs the interval above 0 and a gain of at least min_gain={test.min_gain})")
+            reason = (f"its rewrite scored {score:.4f} on {outcome.examples} validation examples, gain "
+                      f"{estimate.describe()}: not credible (needs the interval above 0 and a gain of at least "
+                      f"min_gain={test.min_gain})")
             refused.extend(_not_kept(proposed, rules, "no-gain", reason, shown, number))
             break
         rules, current_score = proposed, score

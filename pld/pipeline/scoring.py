@@ -78,3 +78,8 @@ class StudentScorer:
     def seen(self, rules: Sequence[str], examples: Sequence[dspy.Example]) -> bool:
         prompt = self.prompt_key(rules)
         return all((prompt, example_key(example)) in self._answers for example in examples)
+
+    def answered(self, rules: Sequence[str], examples: Sequence[dspy.Example]) -> list[dspy.Example]:
+        """The examples the student has already answered under ``rules`` (scoring them is free)."""
+        prompt = self.prompt_key(rules)
+        return [example for example in examples if (prompt, example_key(example)) in self._answers]

@@ -57,6 +57,9 @@ class SelectionResult(BaseModel):
     estimates: list[GainEstimate] = []  # each rule's gain with its interval, in list order
     baseline_val_macro_f1: float
     val_macro_f1: float
+    # Validation examples the baseline (no rules) was scored on: all of them unless racing dropped
+    # every list early, so the incumbent was never needed on the rest. None: all (older reports).
+    baseline_examples: int | None = None
     rounds: list[SelectionRound]
     stop_reason: str
     evaluated: list[tuple[list[str], float]]  # every rule list scored on the full validation set
@@ -80,7 +83,11 @@ def greedy_select(
     """Forward selection: a rule enters (at its best position) only when its gain over the current
     list is credible (``pld.pipeline.gains``: the paired interval excludes 0 and the gain reaches
     ``min_gain``). ``racing`` drops trial lists early by the same statistic (pld.pipeline.racing);
-    ``racing=False`` scores every list on the whole validation set."""
+    ``racing=False`` scores every list on the whole validation set.
+
+    The baseline races like any incumbent: it is scored on the examples the lists it is compared
+    with reached, so a run where racing drops every list early never asks the student about the
+    baseline on the rest (``baseline_examples`` says on how many it was scored)."""
     test = GainTest(labels=tuple(scorer.metric.labels or ()), min_gain=min_gain, confidence=confidence,
                     resamples=resamples, seed=seed)
     current: list[CandidateRule] = []
@@ -89,14 +96,10 @@ def greedy_select(
     rounds: list[SelectionRound] = []
     evaluated: list[tuple[list[str], float]] = []
     remaining = list(candidates)
-    try:
-        best = scorer.macro_f1([], valset)
-    except BudgetExceeded as exc:
-        raise BudgetExceeded(f"{exc}: not even the baseline could be scored; raise the student budget") from exc
-    baseline = best
-    evaluated.append(([], best))
+    if not remaining:  # nothing to race against: the report still gets the baseline's score
+        _baseline_scores(scorer, valset)
     steps: list[list[str]] = [[]]
-    logger.info("baseline validation Macro F1 %.4f", baseline)
+    best: float | None = None  # the current list's Macro F1 on the whole validation set, once known
     stop_reason = "no candidate rules" if not remaining else "every candidate was selected"
     bar = tqdm(desc="greedy selection", disable=not progress, leave=False, unit=" student calls")
     scorer.on_query = bar.update
@@ -131,6 +134,8 @@ def greedy_select(
             stop_reason = "no candidate list can reach a credible gain of min_gain"
             rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False))
             break
+        if best is None:  # a list reached the full set, so the incumbent was scored there too
+            best = scorer.macro_f1([], valset)
         score, winner, position, estimate = round_best
         accepted = estimate.credible(min_gain)
         rounds.append(_round(len(rounds) + 1, trials, (winner, position, score, estimate), best, accepted=accepted))
@@ -148,12 +153,19 @@ def greedy_select(
         best = score
     bar.close()
     scorer.on_query = None
+    baseline_scored = scorer.answered([], ordered_val)  # a prefix of the race order
+    baseline = _baseline_scores(scorer, baseline_scored)
+    if len(baseline_scored) == len(valset) and not any(not texts for texts, _ in evaluated):
+        evaluated.insert(0, ([], baseline))
+    logger.info("baseline validation Macro F1 %.4f on %d of %d examples", baseline, len(baseline_scored),
+                len(valset))
     return SelectionResult(
         selected=current,
         gains=gains,
         estimates=estimates,
         baseline_val_macro_f1=baseline,
-        val_macro_f1=best,
+        val_macro_f1=best if current else baseline,
+        baseline_examples=len(baseline_scored),
         rounds=rounds,
         stop_reason=stop_reason,
         evaluated=evaluated,
@@ -161,11 +173,23 @@ def greedy_select(
     )
 
 
+def _baseline_scores(scorer: StudentScorer, examples: Sequence[dspy.Example]) -> float:
+    """The baseline's Macro F1 on ``examples``; a budget that cannot pay for it ends the run."""
+    if not examples:
+        raise BudgetExceeded("the student budget is spent: not even the baseline could be scored; "
+                             "raise the student budget")
+    try:
+        return scorer.macro_f1([], examples)
+    except BudgetExceeded as exc:
+        raise BudgetExceeded(f"{exc}: not even the baseline could be scored; raise the student budget") from exc
+
+
 def _round(number: int, trials: list[Trial], winner: tuple[CandidateRule, int, float, GainEstimate] | None,
-           best: float, *, accepted: bool) -> SelectionRound:
+           best: float | None, *, accepted: bool) -> SelectionRound:
     if winner is None:
         return SelectionRound(round=number, trials=trials, winner_id=None, winner_position=None,
                               val_macro_f1=None, gain=None, accepted=False)
     rule, position, score, estimate = winner
+    assert best is not None, "a winner is only chosen once the current list is scored on the full set"
     return SelectionRound(round=number, trials=trials, winner_id=rule.id, winner_position=position,
                           val_macro_f1=score, gain=score - best, accepted=accepted, gain_estimate=estimate)
