@@ -18,6 +18,7 @@ from tests.fakes import (
     RULE_ALL_POS,
     RULE_SPECIAL_NEG,
     ToySignature,
+    field_value,
     function_lm,
     rule_following_student,
     rule_writing_teacher,
@@ -231,3 +232,38 @@ def test_a_spent_student_budget_still_leaves_confirmation_its_calls():
     assert report.n_held_back == 36 and report.confirmation is not None
     assert len(student_engine.requests) == 350 and "72 kept for confirmation" in report.selection_stop_reason
     assert report.confirmation.final_confirmed and [rule.text for rule in report.rules] == [RULE_ALL_POS]
+
+
+def test_a_program_without_rules_is_reported_on_the_examples_its_baseline_was_scored_on():
+    """Selection drops its only list on the first racing stage; repair's rewrite (right on every
+    item, a real gain but under this run's min_gain) races the empty list further and is rejected. The report's scores of the returned program (no rules) stay on
+    the examples selection scored the baseline on, and say how many that is."""
+    ignored = "If the item names a colour, answer pos."  # the student ignores it: changes no answer
+    fix = "If the item number is even, answer pos; otherwise answer neg."  # right on every item
+
+    def teacher(system: str, user: str) -> dict[str, str]:
+        if "`revised_rules`" in system:
+            return {"revised_rules": fix}
+        fields = rule_writing_teacher(system, user)
+        return {k: (ignored if k in ("rule", "merged_rule") else v) for k, v in fields.items()}
+
+    def student(system: str, user: str) -> dict[str, str]:
+        index = int(field_value(user, "text").split()[1])
+        gold = "pos" if index % 2 == 0 else "neg"
+        wrong = fix not in system and index % 4 == 0
+        return {"label": ("neg" if gold == "pos" else "pos") if wrong else gold}
+
+    examples = [dspy.Example(text=f"item {i}", label="pos" if i % 2 == 0 else "neg").with_inputs("text")
+                for i in range(48)]
+    teacher_lm, _ = function_lm(teacher, "teacher")
+    student_lm, _ = function_lm(student, "student")
+    compiled = PLD(teacher_lm=teacher_lm, student_lm=student_lm, metric=METRIC, progress=False, min_gain=0.3,
+                   max_repair_rounds=1).compile(dspy.Predict(ToySignature), trainset=examples[:8], valset=examples)
+    report = compiled.pld_report
+    (repair,) = report.repair_rounds
+    assert report.rules == [] and report.n_held_back == 0 and not repair.accepted
+    assert report.baseline_val_examples < repair.examples  # the rewrite took the baseline further
+    assert report.final_val_scores.n == report.baseline_val_examples < report.n_val
+    assert report.final_val_macro_f1 == report.selected_val_macro_f1 == report.baseline_val_macro_f1
+    assert f"(on {report.baseline_val_examples} of {report.n_val} examples)" in report.summary()
+    assert compiled.candidate_programs[0]["rules"] == []

@@ -63,6 +63,7 @@ def test_stage_sizes_and_balanced_order():
     assert stage_sizes(120, eta=4, min_examples=8) == [8, 30, 120]
     assert stage_sizes(48, eta=2, min_examples=12) == [12, 24, 48]
     assert stage_sizes(10, eta=3, min_examples=8) == [10]
+    assert stage_sizes(1, eta=2, min_examples=1) == [1]  # one example, scored in full: no endless halving
     ordered = race_order(_examples(12), "label", seed=1)
     assert [ex.label for ex in ordered[:4]].count("pos") == 2
     assert sorted(ex.text for ex in ordered) == sorted(ex.text for ex in _examples(12))

@@ -81,9 +81,10 @@ class RunReport(BaseModel):
         return refs
 
     def baseline_coverage(self) -> str:
-        """' (on k of n examples)' when racing scored the baseline on part of validation, else ''."""
+        """' (on k of n examples)' when the baseline was scored on part of validation (racing needed
+        no more, or the student budget ran out: see the stop reason), else ''."""
         k = self.baseline_val_examples
-        return "" if k is None or k >= self.n_val else f" (on {k} of {self.n_val} examples: racing needed no more)"
+        return "" if k is None or k >= self.n_val else f" (on {k} of {self.n_val} examples)"
 
     def summary(self) -> str:
         """A few lines for logs and the terminal."""

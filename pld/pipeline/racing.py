@@ -1,8 +1,8 @@
 """Racing: score many rule lists on growing validation subsets and drop those that cannot win.
 
 Racing and the acceptance test are one statistic (``pld.pipeline.gains``): each list is compared
-with the incumbent (the current rule list, whose answers on the whole validation set are already
-known) by a paired bootstrap of the Macro F1 difference on the examples scored so far. A list is
+with the incumbent (the current rule list) by a paired bootstrap of the Macro F1 difference on
+the examples scored so far. A list is
 dropped as soon as its interval says it cannot be accepted (the upper end is below ``min_gain``,
 or even an optimistic rest of the validation set could not make the gain credible: stochastic
 curtailment, ``GainEstimate.can_be_accepted_on``), or that it cannot beat the stage's leader
@@ -52,7 +52,7 @@ def race_order(valset: Sequence[dspy.Example], label_field: str, seed: int) -> l
 def stage_sizes(n: int, *, eta: int, min_examples: int) -> list[int]:
     """Subset sizes, smallest first, each ``eta`` times the one before, ending with the full set (``n``)."""
     sizes = [n]
-    while math.ceil(sizes[0] / eta) >= min_examples:
+    while sizes[0] > 1 and math.ceil(sizes[0] / eta) >= min_examples:
         sizes.insert(0, math.ceil(sizes[0] / eta))
     return sizes
 

@@ -62,7 +62,8 @@ class SelectionResult(BaseModel):
     baseline_examples: int | None = None
     rounds: list[SelectionRound]
     stop_reason: str
-    evaluated: list[tuple[list[str], float]]  # every rule list scored on the full validation set
+    # Every rule list scored on the full validation set, and the baseline (on ``baseline_examples``).
+    evaluated: list[tuple[list[str], float]]
     steps: list[list[str]] = []  # the accepted lists in turn, from [] (the baseline) to the selected list
     warnings: list[str] = []
 
@@ -155,8 +156,7 @@ def greedy_select(
     scorer.on_query = None
     baseline_scored = scorer.answered([], ordered_val)  # a prefix of the race order
     baseline = _baseline_scores(scorer, baseline_scored)
-    if len(baseline_scored) == len(valset) and not any(not texts for texts, _ in evaluated):
-        evaluated.insert(0, ([], baseline))
+    evaluated.insert(0, ([], baseline))
     logger.info("baseline validation Macro F1 %.4f on %d of %d examples", baseline, len(baseline_scored),
                 len(valset))
     return SelectionResult(
