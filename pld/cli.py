@@ -10,30 +10,20 @@ import sys
 from pld.errors import PLDError
 
 
-# Each subcommand and the module under pld.commands that registers it, in help order.
-COMMANDS = {"compile": "compile", "evaluate": "evaluate", "show": "review", "diff": "review", "edit": "review",
-            "predict": "predict", "distill-data": "distill", "compare": "compare", "doctor": "doctor"}
-
-
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line, or only ``command``'s subparser when it is known: building every
-    subcommand's flags (``compare`` and ``compile`` load the settings models) would slow the quick
-    commands (``pld show``) for nothing."""
-    import importlib
+def build_parser() -> argparse.ArgumentParser:
+    from pld.commands import compare, compile, distill, doctor, evaluate, predict, review
 
     parser = argparse.ArgumentParser(prog="pld", description="Prompt-Level Distillation for DSPy programs.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
-    for name in modules:
-        importlib.import_module(f"pld.commands.{name}").register(commands)
+    for module in (compile, evaluate, review, predict, distill, compare, doctor):
+        module.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # offline: no price-list fetch
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(next((token for token in argv if not token.startswith("-")), None)).parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "LiteLLM", "litellm", "dspy"):

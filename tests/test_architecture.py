@@ -128,18 +128,3 @@ def test_show_does_not_import_dspy():
     artifact = ROOT.parent / "artifacts" / "stereoset-gemma3-270m"  # the committed artifact, read only
     assert not _imports_dspy(["show", str(artifact)])
     assert not _imports_dspy(["show", str(artifact), "--all", "--format", "markdown"])
-
-
-def test_a_named_command_builds_only_its_own_parser():
-    """``pld show`` parses with its own subparser only; the full parser still has every command."""
-    from pld.cli import COMMANDS, build_parser
-
-    def commands(parser) -> set[str]:
-        return set(next(a for a in parser._actions if a.dest == "command").choices)
-
-    assert commands(build_parser()) == set(COMMANDS)  # the table names every registered command
-    assert commands(build_parser("show")) == {"show", "diff", "edit"}
-    assert commands(build_parser("not-a-command")) == set(COMMANDS)  # argparse lists the choices
-    code = "import sys; from pld.cli import build_parser; build_parser('show'); print('pld.config' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr  # no settings models loaded
