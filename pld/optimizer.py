@@ -28,7 +28,7 @@ from pld.pipeline.repair import repair_rules
 from pld.artifacts.report import PhaseCost, RunReport
 from pld.rules import CandidateRule, RejectedRule, SelectedRule, Trace
 from pld.pipeline.confirm import Confirmation, confirm, split_for_confirmation
-from pld.pipeline.racing import GainTest, race_order
+from pld.pipeline.racing import GainTest
 from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import SelectionResult, greedy_select
 from pld.pipeline.teacher import Teacher
@@ -185,11 +185,10 @@ class PLD(Teleprompter):
             final_rules = confirmation.rules
             logger.info("confirmation: %s", confirmation.note)
         selected = _selected_rules(selection, final_rules)
-        # Memoized: no new student calls. A list with rules was scored on every selection example;
-        # the empty list is reported on the examples selection scored it on (``baseline_val_examples``),
-        # even where a repair rewrite raced it further.
-        final_scores = scorer.scores(final_rules, select_val if final_rules else
-                                     race_order(select_val, metric.label_field, config.seed)[:selection.baseline_examples])
+        # A list with rules was scored on every selection example (memoized: no new student calls);
+        # the empty list is reported as selection scored it (``baseline_val_examples``), even where a
+        # repair rewrite raced it further.
+        final_scores = scorer.scores(final_rules, select_val) if final_rules else selection.baseline_scores
 
         report = RunReport(
             label_field=metric.label_field, labels=list(metric.labels), trace_mode=config.trace_mode,

@@ -92,11 +92,13 @@ def race(
     *,
     eta: int = 2,
     min_examples: int = 12,
+    racing: bool = True,
 ) -> list[Outcome]:
-    """Each list's outcome; the lists never dropped were scored on all of ``ordered_val``."""
+    """Each list's outcome; the lists never dropped were scored on all of ``ordered_val``.
+    ``racing=False``: one stage, every list on the whole set (exhaustive scoring)."""
     label_field = scorer.metric.label_field
     gold = [str(example[label_field]) for example in ordered_val]
-    sizes = stage_sizes(len(ordered_val), eta=eta, min_examples=min_examples)
+    sizes = stage_sizes(len(ordered_val), eta=eta, min_examples=min_examples) if racing else [len(ordered_val)]
     outcomes: dict[int, Outcome] = {}
     alive = list(range(len(lists)))
     for size in sizes:

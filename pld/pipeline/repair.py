@@ -125,8 +125,7 @@ def repair_rules(
             rounds.append(_rejected(number, failures, shown_successes, proposed, note))
             break
         try:
-            [outcome] = race(scorer, [proposed], ordered_val, rules, test,
-                             min_examples=12 if racing else len(ordered_val))
+            [outcome] = race(scorer, [proposed], ordered_val, rules, test, racing=racing)
         except BudgetExceeded as exc:
             rounds.append(_rejected(number, failures, shown_successes, proposed, str(exc)))
             refused.extend(_not_kept(proposed, rules, "not-scored", f"not scored: {exc}", shown, number))

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from pld.errors import BudgetExceeded
+from pld.metrics import LabelScores
 from pld.pipeline.gains import GainEstimate
 from pld.pipeline.racing import GainTest, race, race_order
 from pld.rules import CandidateRule
@@ -60,6 +61,7 @@ class SelectionResult(BaseModel):
     # Validation examples the baseline (no rules) was scored on: all of them unless racing dropped
     # every list early, so the incumbent was never needed on the rest. None: all (older reports).
     baseline_examples: int | None = None
+    baseline_scores: LabelScores | None = None  # the baseline's scores on those examples
     rounds: list[SelectionRound]
     stop_reason: str
     # Every rule list scored on the full validation set, and the baseline (on ``baseline_examples``).
@@ -115,8 +117,7 @@ def greedy_select(
         options = [(c, p) for c in remaining for p in range(len(current) + 1)]
         lists = [[r.text for r in current[:p] + [c] + current[p:]] for c, p in options]
         try:
-            outcomes = race(scorer, lists, ordered_val, texts_now, test,
-                            min_examples=12 if racing else len(ordered_val))
+            outcomes = race(scorer, lists, ordered_val, texts_now, test, racing=racing)
             for (candidate, position), texts, outcome in zip(options, lists, outcomes):
                 estimate = outcome.estimate
                 trials.append(Trial(candidate_id=candidate.id, position=position, val_macro_f1=outcome.macro_f1,
@@ -155,7 +156,8 @@ def greedy_select(
     bar.close()
     scorer.on_query = None
     baseline_scored = scorer.answered([], ordered_val)  # a prefix of the race order
-    baseline = _baseline_scores(scorer, baseline_scored)
+    baseline_scores = _baseline_scores(scorer, baseline_scored)
+    baseline = baseline_scores.macro_f1
     evaluated.insert(0, ([], baseline))
     logger.info("baseline validation Macro F1 %.4f on %d of %d examples", baseline, len(baseline_scored),
                 len(valset))
@@ -166,6 +168,7 @@ def greedy_select(
         baseline_val_macro_f1=baseline,
         val_macro_f1=best if current else baseline,
         baseline_examples=len(baseline_scored),
+        baseline_scores=baseline_scores,
         rounds=rounds,
         stop_reason=stop_reason,
         evaluated=evaluated,
@@ -173,13 +176,13 @@ def greedy_select(
     )
 
 
-def _baseline_scores(scorer: StudentScorer, examples: Sequence[dspy.Example]) -> float:
-    """The baseline's Macro F1 on ``examples``; a budget that cannot pay for it ends the run."""
+def _baseline_scores(scorer: StudentScorer, examples: Sequence[dspy.Example]) -> LabelScores:
+    """The baseline's scores on ``examples``; a budget that cannot pay for it ends the run."""
     if not examples:
         raise BudgetExceeded("the student budget is spent: not even the baseline could be scored; "
                              "raise the student budget")
     try:
-        return scorer.macro_f1([], examples)
+        return scorer.scores([], examples)
     except BudgetExceeded as exc:
         raise BudgetExceeded(f"{exc}: not even the baseline could be scored; raise the student budget") from exc
 
