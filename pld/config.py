@@ -72,6 +72,16 @@ class PLDConfig(Settings):
         "label-conditioned",
         description="label-conditioned: the teacher reasons toward the gold label; label-free: it predicts "
                     "the label (usable without training labels).")
+    max_traces: int | None = Field(
+        None, ge=1, description="Teacher traces on a label-balanced sample of this many training examples (None: "
+                                "all); every training example still counts for mined rules and conflict repair.")
+    contrast_traces: bool = Field(
+        False, description="Show the teacher, with each example, the most similar training example that has "
+                           "another label (label-conditioned traces).")
+    mine_rules: bool = Field(
+        True, description="Also offer selection rules mined from the training labels: 'If the <field> is <value>, "
+                          "the answer is <label>' for categorical input fields whose value predicts a label "
+                          "(label-conditioned runs).")
     eps: float = Field(0.4, gt=0, le=2, allow_inf_nan=False,
                        description="DBSCAN radius in cosine distance for clustering micro-rules.")
     min_samples: int = Field(6, ge=1, description="DBSCAN density; scaled down for small training sets.")
@@ -112,7 +122,7 @@ class PLDConfig(Settings):
 
 # `pld compile`'s and `pld compare`'s PLD: a compile on 2 cores in minutes.
 JOB_DEFAULTS = PLDConfig(max_candidates=6, max_rules=3, max_repair_rounds=1, max_teacher_calls=60,
-                         max_student_calls=1500)
+                         max_student_calls=1500, max_traces=12)
 
 
 class CompileSettings(Settings):
@@ -126,7 +136,9 @@ class CompileSettings(Settings):
     teacher: str = Field(DEFAULT_TEACHER, description="model spec of the teacher")
     student: str = Field(DEFAULT_STUDENT, description="model spec of the student")
     strategy: Strategy = Field("zero-shot", description="the task's student program")
-    n_train: int | None = Field(12, ge=1, description="training examples, teacher traces (None: all)")
+    n_train: int | None = Field(
+        200, ge=1, description="training examples: mined rules and repair; the teacher traces pld.max_traces of them "
+                               "(None: all)")
     n_val: int | None = Field(
         100, ge=1, description="validation examples: rule selection, and confirmation on the part held back (None: all)")
     data_dir: str | None = Field(None, description="folder with the official data files")

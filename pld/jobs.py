@@ -36,7 +36,7 @@ def sample(task: Task, examples: list[dspy.Example], n: int | None, seed: int) -
     """A label-balanced, seeded sample; whole list when ``n`` is None or larger."""
     if n is None or n >= len(examples):
         return examples
-    group = "doc_id" if task.name == "contract_nli" else None
+    group = task.group_field if task.group_sampling else None
     return balanced_sample(examples, n, task.label_field, seed, group_field=group)
 
 

@@ -83,3 +83,17 @@ class MacroF1:
 def macro_f1(label_field: str = "label", labels: Sequence[str] | None = None) -> MacroF1:
     """The PLD metric. ``labels`` may be left out when the task's signature types them as Literal."""
     return MacroF1(label_field, tuple(labels) if labels is not None else None)
+
+
+def slice_accuracy(examples: Sequence[Any], predicted: Sequence[str | None], label_field: str,
+                   slice_field: str) -> dict[str, dict[str, float | int]]:
+    """Accuracy on each slice of ``examples`` (grouped by ``slice_field``, e.g. the house-policy rule
+    that decided the gold label): ``{slice: {"n": ..., "correct": ..., "accuracy": ...}}``."""
+    slices: dict[str, dict[str, float | int]] = {}
+    for example, answer in zip(examples, predicted):
+        entry = slices.setdefault(str(example[slice_field]), {"n": 0, "correct": 0, "accuracy": 0.0})
+        entry["n"] += 1
+        entry["correct"] += int(answer is not None and str(answer) == str(example[label_field]))
+    for entry in slices.values():
+        entry["accuracy"] = entry["correct"] / entry["n"]
+    return dict(sorted(slices.items()))

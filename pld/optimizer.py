@@ -17,8 +17,9 @@ from tqdm.auto import tqdm
 from pld.budget import CallBudget
 from pld.config import PLDConfig, args_doc
 from pld.errors import ConfigError
-from pld.pipeline.clustering import Embedder, cluster_traces
-from pld.pipeline.hygiene import RuleProblem, near_duplicates, rejected, restates_input, rule_problem, screen_traces
+from pld.pipeline.candidates import MergeFailures, synthesize_candidates
+from pld.pipeline.clustering import Embedder
+from pld.pipeline.mining import mine_field_rules
 from pld.inputs import check_examples, infer_labels, split_valset
 from pld.backends.lm import default_concurrency, make_lm
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, ModelSpec
@@ -33,7 +34,7 @@ from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import SelectionResult, greedy_select
 from pld.pipeline.teacher import Teacher
 from pld.tracking import log_compile
-from pld.pipeline.traces import collect_traces, program_task, teacher_accuracy
+from pld.pipeline.traces import categorical_fields, collect_traces, program_task, teacher_accuracy, trace_sample
 from pld.usage import UsageCounter, counting
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,9 @@ class PLD(Teleprompter):
         config = self.config
         k, r = config.max_candidates, config.max_rules
         lists = 1 + sum((k - i) * (i + 1) for i in range(min(k, r)))
+        n_traces = min(n_train, config.max_traces or n_train)
         return {
-            "teacher_calls": n_train + k + config.max_repair_rounds,
+            "teacher_calls": n_traces + k + config.max_repair_rounds,
             "student_calls": lists * n_val + config.max_repair_rounds * (n_train + n_val),
         }
 
@@ -150,12 +152,20 @@ class PLD(Teleprompter):
         scorer = StudentScorer(student, bases, student_lm, metric, CallBudget("student", config.max_student_calls),
                                num_threads=threads)
 
+        traced = trace_sample(trainset, metric.label_field, config.max_traces, config.seed)
         with _phase("traces", counter, phases):
-            traces = collect_traces(teacher, teacher_lm, trainset, task=task, label_field=metric.label_field,
-                                    mode=config.trace_mode, budget=teacher_budget, progress=config.progress)
+            traces = collect_traces(teacher, teacher_lm, traced, task=task, label_field=metric.label_field,
+                                    mode=config.trace_mode, budget=teacher_budget, progress=config.progress,
+                                    contrast=config.contrast_traces)
         refused: list[RejectedRule] = []
+        merge_failures = MergeFailures()
         with _phase("synthesis", counter, phases):
-            candidates = self._candidates(teacher, teacher_lm, teacher_budget, traces, task, metric.labels, refused)
+            mined = (mine_field_rules(trainset, metric.label_field, sorted(categorical_fields(trainset)))
+                     if config.mine_rules and config.trace_mode == "label-conditioned" else [])
+            candidates = synthesize_candidates(
+                teacher, teacher_lm, teacher_budget, traces, mined, task=task, labels=metric.labels,
+                embedder=self.embedder, eps=config.eps, min_samples=config.min_samples,
+                max_candidates=config.max_candidates, refused=refused, merge_failures=merge_failures)
         test = GainTest(labels=tuple(metric.labels), min_gain=config.min_gain, confidence=config.confidence,
                         resamples=config.resamples, seed=config.seed)
         select_val, held_back = split_for_confirmation(valset, metric.label_field, fraction=config.confirm_fraction,
@@ -200,7 +210,9 @@ class PLD(Teleprompter):
             candidate_rules=candidates, traces=traces, teacher_accuracy=teacher_accuracy(traces),
             selection_rounds=selection.rounds, selection_stop_reason=selection.stop_reason,
             repair_rounds=repair.rounds, rejected_rules=refused + repair.rejected,
-            warnings=selection.warnings + repair.warnings + _confirmation_warning(confirmation),
+            warnings=selection.warnings + repair.warnings + _confirmation_warning(confirmation)
+                     + ([f"{merge_failures.count} cluster merge(s) failed; their first micro-rules stood in"]
+                        if merge_failures.count else []),
             confirmation=confirmation,
             phases={name: PhaseCost(seconds=round(seconds, 3), usage=counter.by_phase().get(name, {}))
                     for name, seconds in phases.items()},
@@ -220,71 +232,6 @@ class PLD(Teleprompter):
         compiled._compiled = True
         log_compile(compiled, report)  # MLflow, when a run or compile autologging is active
         return compiled
-
-    def _candidates(self, teacher: Teacher, teacher_lm: dspy.BaseLM, budget: CallBudget, traces: list[Trace],
-                    task: str, labels: Sequence[str], refused: list[RejectedRule]) -> list[CandidateRule]:
-        """Candidate rules from clusters, then unclustered micro-rules; texts that fail hygiene
-        (pld.pipeline.hygiene) are recorded in ``refused``, never handed to selection."""
-        usable, dropped = screen_traces(traces, labels)
-        refused.extend(dropped)
-        clusters, noise = cluster_traces(usable, self.embedder, eps=self.config.eps, min_samples=self.config.min_samples)
-        candidates: list[CandidateRule] = []
-        seen: set[str] = set()
-        for cluster in clusters[: self.config.max_candidates]:
-            micro = tuple(t.micro_rule for t in cluster.traces)
-            try:
-                budget.charge()
-                with dspy.context(lm=teacher_lm):
-                    text = teacher.merge_rules(task, micro)
-            except Exception as exc:  # noqa: BLE001 - fall back to the cluster's first micro-rule
-                from pld.faults import raise_if_backend_fault, redact
-
-                raise_if_backend_fault(exc, teacher_lm)  # a teacher that cannot answer at all ends the run
-                logger.warning("merging a cluster failed (%s); using its first micro-rule", redact(str(exc)))
-                text = micro[0]
-            if _add(candidates, seen, text or micro[0], "cluster", cluster.traces, labels, refused) == "rejected":
-                _add(candidates, seen, micro[0], "cluster", cluster.traces, labels, refused)  # screened already
-        # Too few clusters (small runs): unclustered micro-rules become candidates themselves.
-        for trace in noise:
-            if len(candidates) >= self.config.max_candidates:
-                break
-            _add(candidates, seen, trace.micro_rule, "micro-rule", (trace,), labels, refused)
-        logger.info("%d candidate rules", len(candidates))
-        return candidates
-
-
-def _add(candidates: list[CandidateRule], seen: set[str], text: str, source: str, traces: Sequence[Trace],
-         labels: Sequence[str], refused: list[RejectedRule]) -> Literal["added", "duplicate", "rejected"]:
-    if problem := _candidate_problem(candidates, text, traces, labels):
-        refused.append(rejected(text, problem, "candidate", [t.example_key for t in traces]))
-        return "rejected"
-    key = text.lower()
-    if key in seen:
-        return "duplicate"
-    seen.add(key)
-    candidates.append(CandidateRule(
-        id=f"C{len(candidates) + 1}", text=text, source=source, cluster_size=len(traces),
-        example_keys=tuple(t.example_key for t in traces), micro_rules=tuple(t.micro_rule for t in traces),
-    ))
-    return "added"
-
-
-def _candidate_problem(candidates: Sequence[CandidateRule], text: str, traces: Sequence[Trace],
-                       labels: Sequence[str]) -> RuleProblem | None:
-    """Hygiene (``pld.pipeline.hygiene``) with what only the pipeline knows: the input field names and
-    texts of the rule's training examples, and the candidates already kept."""
-    fields = sorted({name for trace in traces for name in trace.inputs})
-    if problem := rule_problem(text, labels, fields) or restates_input(text, [trace.inputs for trace in traces]):
-        return problem
-    if text.lower() in {c.text.lower() for c in candidates}:
-        return None  # an exact repeat is skipped quietly by the caller
-    duplicate = near_duplicates([*(c.text for c in candidates), text]).get(len(candidates))
-    if duplicate is None:
-        return None
-    index, cosine = duplicate
-    return RuleProblem(kind="near-duplicate",
-                       reason=f"near-duplicate of {candidates[index].id} (TF-IDF cosine {cosine:.2f}): "
-                              f"{candidates[index].text!r}")
 
 
 def _selected_rules(selection: SelectionResult, final_texts: list[str]) -> list[SelectedRule]:

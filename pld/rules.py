@@ -43,10 +43,11 @@ class CandidateRule(Frozen):
 
     id: str
     text: str
-    source: Literal["cluster", "micro-rule", "repair"]
+    source: Literal["cluster", "micro-rule", "mined", "repair"]
     cluster_size: int
     example_keys: tuple[str, ...]
     micro_rules: tuple[str, ...]
+    evidence: str | None = None  # a mined rule's support in the training data
 
 
 class GainEstimate(Frozen):
@@ -61,10 +62,11 @@ class GainEstimate(Frozen):
     p_value: float = 1.0  # one-sided paired permutation test of "no gain"
 
     def credible(self, min_gain: float) -> bool:
-        """The gain holds up: the interval excludes zero, the permutation test agrees at the same
-        level, and the observed gain is at least ``min_gain``."""
+        """The gain holds up: the interval's lower end is above zero and reaches ``min_gain`` (the
+        smallest gain worth having is tested against the bound, not the point estimate), and the
+        permutation test agrees at the interval's one-sided level."""
         alpha = (1 - self.confidence) / 2
-        return self.low > 0 and self.p_value <= alpha and self.gain >= min_gain and self.gain > 0
+        return self.low > 0 and self.low >= min_gain and self.p_value <= alpha and self.gain > 0
 
     def can_reach(self, min_gain: float) -> bool:
         """Whether the true gain may still be ``min_gain`` or more (racing drops a list when not)."""
@@ -83,7 +85,8 @@ class GainEstimate(Frozen):
         z = NormalDist().inv_cdf(0.5 + self.confidence / 2)
         standard_error = (self.high - self.low) / (2 * z)
         expected = (self.n * self.gain + (total - self.n) * self.high) / total
-        return expected >= min_gain and expected - z * standard_error * math.sqrt(self.n / total) > 0
+        bound = expected - z * standard_error * math.sqrt(self.n / total)
+        return expected >= min_gain and bound > 0 and bound >= min_gain
 
     def describe(self) -> str:
         """``+0.041 [95% CI +0.012, +0.070], p=0.003, n=120``."""

@@ -31,8 +31,13 @@ from pld.programs import (
     load_stereoset_hub,
     split_by_group,
 )
+from pld.programs.policy_data import get_domain, load_policy_file, policy_folder
 from pld.signatures import (
     CONTRACT_NLI_LABELS,
+    REFUND_LABELS,
+    SUPPORT_LABELS,
+    RefundDeskSignature,
+    SupportRoutingSignature,
     LOGIQA_ANSWERS,
     STEREOSET_LABELS,
     ContractNLISignature,
@@ -77,6 +82,10 @@ class Task:
         program_class: student program built by ``make_program``.
         files_loader: builds the splits from ``(folder, seed)``.
         hub_loader: builds the splits from the HuggingFace hub given ``seed``.
+        group_sampling: sample whole groups (``group_field``) together, so examples that share a
+            long prompt prefix stay consecutive (ContractNLI: one document, many hypotheses).
+        slice_field: example field naming the policy override that changed the gold label (house-policy
+            tasks; "topic" where none did), for per-slice accuracy; None: no slices.
         calibrate: whether a student whose engine scores labels (embedded, one completions server)
             calibrates them by default (contextual calibration), chosen from measurements:
             ``benchmarks/CALIBRATION.md``.
@@ -93,6 +102,8 @@ class Task:
     program_class: type[Classifier] = Classifier
     files_loader: FilesLoader | None = field(default=None, repr=False, compare=False)
     hub_loader: HubLoader | None = field(default=None, repr=False, compare=False)
+    group_sampling: bool = False
+    slice_field: str | None = None
     calibrate: bool = False
 
     def default_options(self, spec: str, options: LMOptions) -> LMOptions:
@@ -189,6 +200,19 @@ def _logiqa_hub(seed: int) -> Splits:
     return _logiqa_split(load_logiqa_hub("validation"), seed)
 
 
+def _policy_files(domain_name: str) -> FilesLoader:
+    """A house-policy domain's files (generated into the cache when the data folder lacks them)."""
+
+    def load(folder: Path, seed: int) -> Splits:
+        domain = get_domain(domain_name)
+        source = policy_folder(domain, folder)
+        train, val, test = (load_policy_file(source / f"{split}.jsonl", domain)
+                            for split in ("train", "validation", "test"))
+        return Splits(train=train, val=val, test=test)
+
+    return load
+
+
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
@@ -217,6 +241,7 @@ TASKS: dict[str, Task] = {
             program_class=ContractNLIClassifier,
             files_loader=_contract_nli_files,
             hub_loader=_contract_nli_hub,
+            group_sampling=True,
             calibrate=False,  # -0.046 [-0.142, +0.051]: calibrated, the student answers Contradiction
         ),
         Task(
@@ -230,6 +255,28 @@ TASKS: dict[str, Task] = {
             files_loader=_logiqa_files,
             hub_loader=_logiqa_hub,
             calibrate=True,  # +0.081 [-0.040, +0.202]: uncalibrated, the student answers "a"
+        ),
+        Task(
+            name="policy_support",
+            signature=SupportRoutingSignature,
+            label_field="queue",
+            labels=SUPPORT_LABELS,
+            description="house policy: route support tickets (billing / technical / priority); the plan and "
+                        "channel override the topic",
+            data_subdir="policy_support",
+            files_loader=_policy_files("support"),
+            slice_field="slice",
+        ),
+        Task(
+            name="policy_refunds",
+            signature=RefundDeskSignature,
+            label_field="decision",
+            labels=REFUND_LABELS,
+            description="house policy: decide return requests (refund / credit / deny); payment and membership "
+                        "override the reason",
+            data_subdir="policy_refunds",
+            files_loader=_policy_files("refunds"),
+            slice_field="slice",
         ),
     )
 }

@@ -2,6 +2,7 @@
 
 from .contract_nli import CONTRACT_NLI_LABELS, ContractNLILabel, ContractNLISignature
 from .logiqa import LOGIQA_ANSWERS, LogiQAAnswer, LogiQASignature
+from .policy import REFUND_LABELS, SUPPORT_LABELS, RefundDeskSignature, SupportRoutingSignature
 from .stereoset import STEREOSET_LABELS, StereoSetLabel, StereoSetSignature
 
 __all__ = [
@@ -12,6 +13,10 @@ __all__ = [
     "ContractNLISignature",
     "LogiQAAnswer",
     "LogiQASignature",
+    "REFUND_LABELS",
+    "RefundDeskSignature",
+    "SUPPORT_LABELS",
+    "SupportRoutingSignature",
     "StereoSetLabel",
     "StereoSetSignature",
 ]

@@ -108,7 +108,13 @@ def test_an_unconfirmed_final_list_falls_back_to_the_best_confirmed_step_or_to_n
     test = GainTest(labels=tuple(LABELS))
     scorer = _TableScorer({(): none_right, ("A",): half, ("A", "B"): none_right})
     result = confirm(scorer, [[], ["A"], ["A", "B"]], held, test)
+    # Five answers turned right of twenty: credible alone (p ~ 0.03 one-sided is not even that), not at
+    # Holm's level over the two steps tested: no rules.
+    assert not result.final_confirmed and result.rules == [] and result.steps[1].level == pytest.approx(0.0125)
+    scorer = _TableScorer({(): none_right, ("A",): right, ("A", "B"): none_right})
+    result = confirm(scorer, [[], ["A"], ["A", "B"]], held, test)
     assert not result.final_confirmed and result.rules == ["A"] and "NOT confirmed" in result.note
+    assert result.biased and "biased" in result.note  # chosen on the held-back examples
     scorer = _TableScorer({(): half, ("A",): none_right})
     result = confirm(scorer, [[], ["A"]], held, test)
     assert result.rules == [] and "without rules" in result.note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import dspy
 import pytest
 
@@ -194,7 +195,7 @@ def test_a_tiny_validation_set_accepts_no_rule_without_a_credible_gain():
     from pld.artifacts.report_markdown import render_report_markdown
 
     markdown = render_report_markdown("toy", "t", "s", report)
-    assert "No rule raised validation Macro F1 credibly" in markdown and "95% CI" in markdown
+    assert "No rule raised validation Macro F1 credibly" in markdown and re.search(r"\d+% CI", markdown)
     assert "## Rejected rule texts" in markdown and "ALWAYS ANSWER neg" in markdown
     assert "[[ ## label ## ]]" in markdown  # shown literally: md() escapes only < > & | `
 

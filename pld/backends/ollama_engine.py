@@ -28,7 +28,7 @@ import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.local.prompting import COMPLETED_MARKER, OutputField, decode_fields, field_header, parse_output_fields
-from pld.backends.local.prompting import render_chat
+from pld.backends.local.prompting import canonical_label, label_spellings, render_chat
 from pld.errors import BackendError
 
 TOP_LOGPROBS = 20
@@ -66,7 +66,9 @@ def pick_label(top: list[tuple[str, float]], choices: tuple[str, ...]) -> str | 
     """The choice that the most likely listed token starts, as greedy constrained decoding would
     take it; None when no listed token starts a choice, or the best one starts several."""
     for token, _ in sorted(top, key=lambda item: -item[1]):
-        owners = [choice for choice in choices if token and choice.startswith(token)]
+        start = token.lstrip()
+        owners = [choice for choice in choices
+                  if start and any(spelling.startswith(start) for spelling in label_spellings(choice))]
         if owners:
             return owners[0] if len(owners) == 1 else None
     return None
@@ -145,11 +147,12 @@ class OllamaEngine:
                 else:
                     self._logprobs = False  # an Ollama before 0.12.11: constrained decoding from now on
             name = "label"
-            schema = {"type": "object", "properties": {name: {"type": "string", "enum": list(choices)}},
+            spellings = list(dict.fromkeys(s for choice in choices for s in label_spellings(choice)))
+            schema = {"type": "object", "properties": {name: {"type": "string", "enum": spellings}},
                       "required": [name]}
             answer = generate(text, num_predict=64, format=schema).response or ""
             self._count("format")
-            value = _json_field(answer, name)
+            value = canonical_label(_json_field(answer, name) or "", choices)
             if value not in choices:
                 raise BackendError(f"Ollama at {self.server} ignored the label schema for {self.tag!r} "
                                    f"(answered {answer[:60]!r}); update Ollama (structured outputs: 0.5 and later).")

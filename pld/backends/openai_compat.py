@@ -28,7 +28,7 @@ import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.local.labels import prefix_tokens
-from pld.backends.local.prompting import choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
+from pld.backends.local.prompting import label_spellings, choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
 from pld.backends.options import LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.backends.served_tokens import ServerTokenizer
@@ -258,8 +258,10 @@ class CompletionsEngine:
         bias = bias or dict.fromkeys(owners, LOGIT_BIAS)
         result = call(text, max_tokens=1, logit_bias={str(token): value for token, value in bias.items()})
         piece = result.choices[0].text if result.choices else ""
+        start = piece.lstrip()
         started = [index for index, choice in enumerate(choices)
-                   if piece and choice.startswith(piece) and any(index in owners[token] for token in bias)]
+                   if start and any(spelling.startswith(start) for spelling in label_spellings(choice))
+                   and any(index in owners[token] for token in bias)]
         if not started:
             if self._bias_works is None:
                 self._bias_works = False  # never applied here: stop asking this server

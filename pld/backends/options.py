@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-DEFAULT_STUDENT = "local/gemma3-270m"
-DEFAULT_TEACHER = "local/qwen2.5-0.5b"
+DEFAULT_STUDENT = "local/qwen2.5-1.5b"  # the packaged model that follows written rules (benchmarks/POLICY_PROBE.md)
+DEFAULT_TEACHER = "local/qwen2.5-1.5b"
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 DEFAULT_TIMEOUT_S = 120.0  # a CPU server generating a rationale answers well within this; a hung one aborts
 DEFAULT_RETRIES = 2  # DSPy's backoff: 1 s, then 2 s

@@ -14,7 +14,8 @@ from pld.backends.options import (DEFAULT_RETRIES, DEFAULT_ROUTING_STRATEGY, DEF
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
 # them equal to pld.tasks.TASKS.
-TASK_NAMES = ("stereoset", "contract_nli", "logiqa")
+TASK_NAMES = ("stereoset", "contract_nli", "logiqa", "policy_support", "policy_refunds")
+DEFAULT_TASK = "policy_support"  # the main job: a house policy the default student can be taught
 
 CHAT_FORMATS = ("gemma", "chatml")  # pld.backends.local.prompting.CHAT_FORMATS, without importing DSPy
 

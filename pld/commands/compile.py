@@ -11,7 +11,7 @@ import os
 import time
 from typing import get_args
 
-from pld.commands.common import NOTE, TASK_NAMES, add_model_args, role_options
+from pld.commands.common import DEFAULT_TASK, NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import positive_int
 from pld.config import CompileSettings, Strategy
@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "compile", help="compile a task's program with PLD and write an artifact",
         usage="%(prog)s [--task NAME] [--out DIR] [options]",
         description="Compile a task's program with PLD on the embedded (or named) models and write an artifact.")
-    parser.add_argument("--task", default="stereoset", help=f"one of: {', '.join(TASK_NAMES)}")
+    parser.add_argument("--task", default=DEFAULT_TASK, help=f"one of: {', '.join(TASK_NAMES)} (default: %(default)s)")
     parser.add_argument("--teacher", default=defaults.teacher, help="teacher model spec (default: %(default)s)")
     parser.add_argument("--student", default=defaults.student, help="student model spec (default: %(default)s)")
     parser.add_argument("--out", default=None, help="artifact directory (default: artifacts/<task>-<student>)")

@@ -3,9 +3,10 @@
 Selection picks, from many lists, the one that scored best on its validation examples, so its
 score there is biased upward (the winner's curse), however careful each test. A part of the
 validation data held back from selection (label-stratified, seeded) gives an unbiased look: each
-step that selection and repair accepted (the empty list first) is scored on it once. The final
-list stands when its held-back gain over the empty list is positive; otherwise PLD returns the
-confirmed step with the best held-back Macro F1, or no rules at all, and says so.
+step that selection and repair accepted (the empty list first) is scored on it once, and tested
+against the empty list at the stated level, Holm-corrected over the steps. The final list stands
+when confirmed; otherwise PLD returns the longest confirmed step (its held-back score marked
+biased, since it was chosen there), or no rules at all, and says so.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pl
 class ConfirmedStep(BaseModel):
     rules: list[str]
     macro_f1: float  # on the held-back examples
-    estimate: GainEstimate  # gain over no rules, on the held-back examples
+    estimate: GainEstimate  # gain over no rules, on the held-back examples (at ``level`` where tested)
     confirmed: bool
+    level: float | None = None  # the one-sided Holm level it was tested at (None: not tested, or could not be)
 
 
 class Confirmation(BaseModel):
@@ -42,6 +44,7 @@ class Confirmation(BaseModel):
     chosen: int  # index into steps
     final_confirmed: bool
     note: str
+    biased: bool = False  # the returned step was chosen on the held-back examples: its score there is optimistic
 
     @property
     def rules(self) -> list[str]:
@@ -72,27 +75,39 @@ def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Se
             test: GainTest) -> Confirmation:
     """Score every step on ``held_back`` (one student call per new pair) and choose what to return.
 
+    Each step with rules is a test of "no gain over the empty list" at the stated level, Holm-
+    corrected over the steps scored (``pld.pipeline.gains.holm_level``): a step is confirmed when
+    its held-back interval, at its Holm level, lies above 0 and the permutation test agrees. The
+    final list is returned when confirmed; otherwise the longest confirmed step, whose held-back
+    score is then marked biased (it was chosen on those examples), or no rules.
+
     The baseline and the final list come first (the optimizer keeps their calls back from
     selection); an intermediate step the student budget cannot pay for is left out, and said so.
     """
     from pld.errors import BudgetExceeded
+    from pld.pipeline.gains import holm_level
 
     gold = [str(example[scorer.metric.label_field]) for example in held_back]
     base = scorer.labels([], held_back)
     baseline = scorer.macro_f1([], held_back)
     final = len(steps) - 1
-    scored: dict[int, ConfirmedStep] = {}
+    answers: dict[int, list[str | None]] = {}
     skipped = 0
     for index in [final, *range(1, final)]:
-        rules = list(steps[index])
         try:
-            answers = scorer.labels(rules, held_back)
+            answers[index] = scorer.labels(list(steps[index]), held_back)
         except BudgetExceeded:
             skipped += 1
-            continue
-        estimate = test.estimate(gold, base, answers)
-        scored[index] = ConfirmedStep(rules=rules, macro_f1=scorer.macro_f1(rules, held_back), estimate=estimate,
-                                      confirmed=bool(rules) and estimate.gain > 0)
+    tested = [index for index in answers if steps[index]]
+    first = {index: test.estimate(gold, base, answers[index]) for index in tested}
+    p_values = [first[index].p_value for index in tested]
+    scored: dict[int, ConfirmedStep] = {}
+    for position, index in enumerate(tested):
+        level = holm_level(p_values, position, test.alpha)
+        estimate = test.at_level(level).estimate(gold, base, answers[index]) if level is not None else first[index]
+        scored[index] = ConfirmedStep(rules=list(steps[index]), macro_f1=scorer.macro_f1(list(steps[index]), held_back),
+                                      estimate=estimate, confirmed=level is not None and estimate.credible(0.0),
+                                      level=level)
     empty = test.estimate(gold, base, base)
     scored.setdefault(0, ConfirmedStep(rules=[], macro_f1=baseline, estimate=empty, confirmed=False))
     order = sorted(scored)
@@ -100,18 +115,19 @@ def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Se
     last = order.index(final)
     tail = f" ({skipped} intermediate step(s) not scored: the student budget was spent)" if skipped else ""
 
-    def result(chosen: int, confirmed: bool, note: str) -> Confirmation:
+    def result(chosen: int, confirmed: bool, note: str, biased: bool = False) -> Confirmation:
         return Confirmation(n=len(held_back), baseline_macro_f1=baseline, steps=ordered, chosen=chosen,
-                            final_confirmed=confirmed, note=note + tail)
+                            final_confirmed=confirmed, note=note + tail, biased=biased)
 
     if not ordered[last].rules:
         return result(last, False, "no rules were selected; nothing to confirm")
     if ordered[last].confirmed:
         return result(last, True, f"confirmed on {len(held_back)} held-back examples: gain "
                                   f"{ordered[last].estimate.describe()}")
-    candidates = [i for i, step in enumerate(ordered) if step.confirmed]
-    chosen = max(candidates, key=lambda i: (ordered[i].macro_f1, -len(ordered[i].rules))) if candidates else 0
+    confirmed = [i for i, step in enumerate(ordered) if step.confirmed]
+    chosen = max(confirmed, key=lambda i: len(ordered[i].rules)) if confirmed else 0
     what = (f"returning the confirmed step {order[chosen]} ({len(ordered[chosen].rules)} rule(s), held-back gain "
-            f"{ordered[chosen].estimate.describe()})" if candidates else "returning the program without rules")
+            f"{ordered[chosen].estimate.describe()}; chosen on these examples, so that score is biased upward)"
+            if confirmed else "returning the program without rules")
     return result(chosen, False, f"NOT confirmed: on {len(held_back)} held-back examples the final list's gain was "
-                                 f"{ordered[last].estimate.describe()}; {what}")
+                                 f"{ordered[last].estimate.describe()}; {what}", biased=bool(confirmed))

@@ -28,7 +28,7 @@ from pld.rules import GainEstimate
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["GainEstimate", "macro_f1_interval", "paired_gain"]
+__all__ = ["GainEstimate", "holm_level", "macro_f1_interval", "paired_gain"]
 
 DEFAULT_RESAMPLES = 2000
 
@@ -75,6 +75,23 @@ def paired_gain(
                                alternative="greater", rng=np.random.default_rng(seed + 1)).pvalue
     return GainEstimate(gain=gain, low=min(float(interval.low), gain), high=max(float(interval.high), gain),
                         confidence=confidence, n=n, changed=changed, p_value=float(p_value))
+
+
+def holm_level(p_values: Sequence[float], index: int, alpha: float) -> float | None:
+    """The level at which Holm's step-down procedure tests hypothesis ``index`` among ``p_values``
+    (``alpha / (m - rank)``), or None when a hypothesis with a smaller p-value is not rejected
+    first, so that ``index`` cannot be. The family-wise error over all ``m`` tests stays at
+    ``alpha``: this is what lets a round compare many candidates and positions and keep one.
+    Ties put ``index`` last (the conservative order)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: (p_values[i], i == index))
+    for rank, i in enumerate(order):
+        level = alpha / (m - rank)
+        if i == index:
+            return level
+        if p_values[i] > level:
+            return None
+    raise IndexError(f"hypothesis {index} is not among {m}")
 
 
 def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:

@@ -41,7 +41,11 @@ The checks, in order (the first that applies names the rejection):
                    besides field names and filler that could describe an input ("The sentence
                    expresses a stereotype about the target."): the same answer for every input.
 
-Two more checks need more than the text, so they run where the pipeline has it:
+Three more checks need more than the text, so they run where the pipeline has it:
+``wrong-label``    (``predicts_label``) a micro-rule whose conclusion does not name its own
+                   example's label (the gold label, or the teacher's where there is none), or names
+                   another: it would not decide the very case it was written from. A merged
+                   cluster rule must name its cluster's label the same way.
 ``restates-input`` (``restates_input``) a rule that copies a training input (a quoted span of four
                    or more words, or any eight words in a row): it memorises one example.
 ``near-duplicate`` (``near_duplicates``) a candidate whose TF-IDF cosine similarity to an earlier
@@ -226,6 +230,32 @@ def rule_problem(text: str, labels: Sequence[str], fields: Sequence[str] = ()) -
     return None
 
 
+def _conclusion_labels(text: str, labels: Sequence[str]) -> list[str]:
+    """The labels a rule concludes: commanded answers, else labels named outside its conditions."""
+    answers = [word for word in _answers(text, labels) if _names_label(word, labels)]
+    if not answers:
+        consequent = _CONDITION_CLAUSE.sub(" ", text)
+        answers = [label for label in sorted(labels, key=len, reverse=True)
+                   if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", consequent, re.I)]
+    canonical = []
+    for word in answers:
+        label = next((name for name in labels if _norm(name) == _norm(word)), None)
+        label = label or next((name for name in labels if _names_label(word, [name])), word)
+        canonical.append(label)
+    return list(dict.fromkeys(canonical))
+
+
+def predicts_label(text: str, label: str, labels: Sequence[str]) -> RuleProblem | None:
+    """None when the rule concludes ``label`` and no other; else why it does not (``wrong-label``)."""
+    concluded = _conclusion_labels(text, labels)
+    if concluded == [label]:
+        return None
+    if not concluded:
+        return RuleProblem(kind="wrong-label", reason=f"names no label; its example's label is {label!r}")
+    others = [name for name in concluded if name != label]
+    return RuleProblem(kind="wrong-label", reason=f"concludes {others[0]!r}, but its example's label is {label!r}")
+
+
 _QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
 
 
@@ -317,8 +347,11 @@ def screen_traces(traces: Sequence[Trace], labels: Sequence[str]) -> tuple[list[
     kept: list[Trace] = []
     rejections: list[RejectedRule] = []
     for trace in traces:
+        expected = trace.gold_label if trace.gold_label is not None else trace.teacher_label
         problem = rule_problem(trace.micro_rule, labels, list(trace.inputs)) or restates_input(
             trace.micro_rule, [trace.inputs])
+        if problem is None and expected is not None:
+            problem = predicts_label(trace.micro_rule, expected, labels)
         if problem is None:
             kept.append(trace)
         else:

@@ -17,6 +17,7 @@ narrow and the lists that change nothing, or only for the worse, leave after the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import defaultdict
@@ -77,6 +78,16 @@ class GainTest:
     confidence: float = 0.95
     resamples: int = 2000
     seed: int = 0
+
+    @property
+    def alpha(self) -> float:
+        """The one-sided level of one comparison."""
+        return (1 - self.confidence) / 2
+
+    def at_level(self, alpha: float) -> GainTest:
+        """The same test at one-sided level ``alpha`` (a multiplicity-corrected level), with enough
+        resamples that the permutation p-value and the interval's tail can resolve it."""
+        return dataclasses.replace(self, confidence=1 - 2 * alpha, resamples=max(self.resamples, math.ceil(20 / alpha)))
 
     def estimate(self, gold: Sequence[str], old: Sequence[str | None], new: Sequence[str | None]) -> GainEstimate:
         return paired_gain(gold, old, new, self.labels, confidence=self.confidence, resamples=self.resamples,

@@ -2,8 +2,9 @@
 
 Each round tries every remaining candidate at every position of the current list (racing drops
 the lists that cannot win early) and keeps the best list only when its gain over the current list
-is credible: the paired bootstrap interval of the Macro F1 difference (``pld.pipeline.gains``)
-lies above zero and the gain reaches ``min_gain``. Selection stops at the first round without a
+is credible with the whole round counted: every list tried is one test, and the winner must pass
+at its Holm level over them (``pld.pipeline.gains.holm_level``), its paired bootstrap interval of
+the Macro F1 difference re-estimated at that level lying above zero and above ``min_gain``. Selection stops at the first round without a
 credible gain, at ``max_rules``, or when the student budget is spent. Every trial is recorded
 with its interval, and every accepted list is kept as a step for the confirmation stage.
 """
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 
 from pld.errors import BudgetExceeded
 from pld.metrics import LabelScores
-from pld.pipeline.gains import GainEstimate
+from pld.pipeline.gains import GainEstimate, holm_level
 from pld.pipeline.racing import GainTest, race, race_order
 from pld.rules import CandidateRule
 
@@ -50,6 +51,8 @@ class SelectionRound(BaseModel):
     gain: float | None
     accepted: bool
     gain_estimate: GainEstimate | None = None  # the winner's gain over the current list, full validation set
+    tested: int | None = None  # lists compared with the current one this round (the multiplicity family)
+    holm_level: float | None = None  # the one-sided level the winner was tested at (None: it could not be)
 
 
 class SelectionResult(BaseModel):
@@ -112,13 +115,13 @@ def greedy_select(
             stop_reason = f"reached max_rules={max_rules}"
             break
         trials: list[Trial] = []
-        round_best: tuple[float, CandidateRule, int, GainEstimate] | None = None
+        round_best: tuple[float, CandidateRule, int, GainEstimate, int] | None = None
         texts_now = [r.text for r in current]
         options = [(c, p) for c in remaining for p in range(len(current) + 1)]
         lists = [[r.text for r in current[:p] + [c] + current[p:]] for c, p in options]
         try:
             outcomes = race(scorer, lists, ordered_val, texts_now, test, racing=racing)
-            for (candidate, position), texts, outcome in zip(options, lists, outcomes):
+            for index, ((candidate, position), texts, outcome) in enumerate(zip(options, lists, outcomes)):
                 estimate = outcome.estimate
                 trials.append(Trial(candidate_id=candidate.id, position=position, val_macro_f1=outcome.macro_f1,
                                     examples=outcome.examples, gain_low=estimate.low, gain_high=estimate.high,
@@ -126,7 +129,7 @@ def greedy_select(
                 if outcome.examples == len(valset):
                     evaluated.append((texts, outcome.macro_f1))
                     if round_best is None or outcome.macro_f1 > round_best[0]:
-                        round_best = (outcome.macro_f1, candidate, position, estimate)
+                        round_best = (outcome.macro_f1, candidate, position, estimate, index)
         except BudgetExceeded as exc:
             stop_reason = f"student budget spent ({exc})"
             rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False))
@@ -138,14 +141,24 @@ def greedy_select(
             break
         if best is None:  # a list reached the full set, so the incumbent was scored there too
             best = scorer.macro_f1([], valset)
-        score, winner, position, estimate = round_best
-        accepted = estimate.credible(min_gain)
-        rounds.append(_round(len(rounds) + 1, trials, (winner, position, score, estimate), best, accepted=accepted))
+        score, winner, position, estimate, index = round_best
+        # Every list of the round was a test: the winner's gain must hold at its Holm level over all
+        # of them (a list racing dropped counts as a test that failed), re-estimated at that level.
+        p_values = [o.estimate.p_value if o.examples == len(valset) else 1.0 for o in outcomes]
+        level = holm_level(p_values, index, test.alpha)
+        if level is not None:
+            estimate = test.at_level(level).estimate(
+                [str(example[scorer.metric.label_field]) for example in ordered_val],
+                scorer.labels(texts_now, ordered_val), scorer.labels(lists[index], ordered_val))
+        accepted = level is not None and estimate.credible(min_gain)
+        rounds.append(_round(len(rounds) + 1, trials, (winner, position, score, estimate), best, accepted=accepted,
+                             tested=len(lists), level=level))
         logger.info("round %d: best %s at position %d, Macro F1 %.4f, gain %s%s", len(rounds), winner.id,
                     position, score, estimate.describe(), "" if accepted else " - stop")
         if not accepted:
-            stop_reason = (f"best gain {estimate.describe()} is not credible (needs the interval above 0 and a "
-                           f"gain of at least min_gain={min_gain})")
+            stop_reason = (f"best gain {estimate.describe()} is not credible at Holm's level "
+                           f"{_level(level)} over the round's {len(lists)} lists (needs the interval's lower end "
+                           f"above 0 and at least min_gain={min_gain}, and the permutation test to agree)")
             break
         current.insert(position, winner)
         gains.insert(position, score - best)
@@ -187,12 +200,18 @@ def _baseline_scores(scorer: StudentScorer, examples: Sequence[dspy.Example]) ->
         raise BudgetExceeded(f"{exc}: not even the baseline could be scored; raise the student budget") from exc
 
 
+def _level(level: float | None) -> str:
+    return "(none: a list with a smaller p-value failed first)" if level is None else f"{level:.2g}"
+
+
 def _round(number: int, trials: list[Trial], winner: tuple[CandidateRule, int, float, GainEstimate] | None,
-           best: float | None, *, accepted: bool) -> SelectionRound:
+           best: float | None, *, accepted: bool, tested: int | None = None,
+           level: float | None = None) -> SelectionRound:
     if winner is None:
         return SelectionRound(round=number, trials=trials, winner_id=None, winner_position=None,
-                              val_macro_f1=None, gain=None, accepted=False)
+                              val_macro_f1=None, gain=None, accepted=False, tested=tested)
     rule, position, score, estimate = winner
     assert best is not None, "a winner is only chosen once the current list is scored on the full set"
     return SelectionRound(round=number, trials=trials, winner_id=rule.id, winner_position=position,
-                          val_macro_f1=score, gain=score - best, accepted=accepted, gain_estimate=estimate)
+                          val_macro_f1=score, gain=score - best, accepted=accepted, gain_estimate=estimate,
+                          tested=tested, holm_level=level)

@@ -17,7 +17,7 @@ from pld.budget import CallBudget
 from pld.errors import BudgetExceeded
 from pld.faults import raise_if_backend_fault, redact
 from pld.rules import Trace, example_key, generalize_rule
-from pld.pipeline.teacher import Teacher
+from pld.pipeline.teacher import Contrast, Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,13 @@ def collect_traces(
     mode: TraceMode = "label-conditioned",
     budget: CallBudget | None = None,
     progress: bool = True,
+    contrast: bool = True,
 ) -> list[Trace]:
     """One trace per example; a failed teacher call is logged and skipped, a spent budget stops."""
     traces: list[Trace] = []
-    for example in tqdm(examples, desc="teacher traces", disable=not progress, leave=False):
+    categories = categorical_fields(examples)
+    contrasts = find_contrasts(examples, label_field) if mode == "label-conditioned" and contrast else {}
+    for index, example in enumerate(tqdm(examples, desc="teacher traces", disable=not progress, leave=False)):
         gold = example.get(label_field) if label_field in example.keys() else None
         if mode == "label-conditioned" and gold is None:
             raise ValueError(
@@ -73,7 +76,8 @@ def collect_traces(
                 budget.charge()
             with dspy.context(lm=teacher_lm):
                 result = teacher(task=task, example=render_example(example),
-                                 label=str(gold) if mode == "label-conditioned" else None)
+                                 label=str(gold) if mode == "label-conditioned" else None,
+                                 contrast=contrasts.get(index))
         except BudgetExceeded:
             logger.warning("teacher budget spent after %d traces", len(traces))
             break
@@ -81,11 +85,74 @@ def collect_traces(
             raise_if_backend_fault(exc, teacher_lm)  # ...but a teacher that cannot answer at all does
             logger.warning("teacher trace failed for one example: %s", redact(str(exc)))
             continue
-        traces.append(_trace(example, mode, gold, result))
+        traces.append(_trace(example, mode, gold, result, categories))
     return traces
 
 
-def _trace(example: dspy.Example, mode: TraceMode, gold: Any, result: dspy.Prediction) -> Trace:
+def find_contrasts(examples: Sequence[dspy.Example], label_field: str,
+                   max_chars: int = 600) -> dict[int, Contrast]:
+    """For each example, the most similar other example (TF-IDF cosine over its rendered inputs)
+    whose gold label differs: what changed between them is what decides the label. Examples with
+    no differently labelled partner get none."""
+    if len(examples) < 2:
+        return {}
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    texts = [render_example(example) for example in examples]
+    similarity = cosine_similarity(TfidfVectorizer().fit_transform(texts))
+    gold = [str(example.get(label_field)) for example in examples]
+    contrasts: dict[int, Contrast] = {}
+    for index, example in enumerate(examples):
+        others = [j for j in range(len(examples)) if gold[j] != gold[index]]
+        if not others:
+            continue
+        best = max(others, key=lambda j: (similarity[index, j], -j))
+        partner = examples[best]
+        contrasts[index] = Contrast(text=f"{render_example(partner, max_chars)}\n{label_field}: {gold[best]}",
+                                    differences=_differences(example, partner))
+    return contrasts
+
+
+def _differences(example: dspy.Example, partner: dspy.Example) -> str:
+    """``plan: Enterprise here, Starter there; message`` — short values shown, long ones named."""
+    parts = []
+    for name, value in example.inputs().items():
+        other = partner.get(name)
+        if str(value) == str(other):
+            continue
+        short = len(str(value).split()) <= 4 and len(str(other).split()) <= 4
+        parts.append(f"{name}: {value} here, {other} there" if short else name)
+    return "; ".join(parts) or "none"
+
+
+def trace_sample(examples: Sequence[dspy.Example], label_field: str, n: int | None, seed: int) -> list[dspy.Example]:
+    """The examples the teacher traces: all, or a label-balanced seeded sample of ``n`` (every
+    example still counts for mined rules and repair)."""
+    if n is None or n >= len(examples):
+        return list(examples)
+    from pld.programs import balanced_sample
+
+    labelled = all(label_field in example.keys() for example in examples)
+    return balanced_sample(examples, n, label_field, seed) if labelled else list(examples[:n])
+
+
+def categorical_fields(examples: Sequence[dspy.Example]) -> frozenset[str]:
+    """Input fields whose values recur across the examples (a plan, a channel, a payment method):
+    a rule that names such a value states a policy, not one example's entity, so it is kept as
+    written. Fields with (nearly) one value per example (a StereoSet target) are not categories."""
+    if len(examples) < 4:
+        return frozenset()
+    values: dict[str, set[str]] = {}
+    for example in examples:
+        for name, value in example.inputs().items():
+            values.setdefault(name, set()).add(str(value).strip().lower())
+    limit = max(6, len(examples) // 4)
+    return frozenset(name for name, seen in values.items() if len(seen) <= limit and len(seen) < len(examples) / 2)
+
+
+def _trace(example: dspy.Example, mode: TraceMode, gold: Any, result: dspy.Prediction,
+           categories: frozenset[str] = frozenset()) -> Trace:
     return Trace(
         example_key=example_key(example),
         example_id=str(example.get("id")) if "id" in example.keys() else None,
@@ -94,7 +161,8 @@ def _trace(example: dspy.Example, mode: TraceMode, gold: Any, result: dspy.Predi
         gold_label=None if gold is None else str(gold),
         teacher_label=None if result.label is None else str(result.label),
         rationale=str(result.reasoning or "").strip(),
-        micro_rule=generalize_rule(str(result.rule or "").strip(), example.inputs()),
+        micro_rule=generalize_rule(str(result.rule or "").strip(),
+                                   {k: v for k, v in example.inputs().items() if k not in categories}),
     )
 
 

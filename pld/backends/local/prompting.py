@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Gemma has no system role: the system text opens the first user turn (Gemma's own convention).
@@ -91,14 +91,34 @@ def decode_fields(
     output = ""
     for position, field in enumerate(fields):
         output += field_header(field.name)
-        value = choose(prompt + output, field.choices, position) if field.choices else generate(prompt + output)
+        if field.choices:
+            value = canonical_label(choose(prompt + output, field.choices, position), field.choices)
+        else:
+            value = generate(prompt + output)
         output += value.strip() + "\n\n"
     return output + COMPLETED_MARKER
 
 
+def label_spellings(choice: str) -> tuple[str, ...]:
+    """The spellings a model may prefer for one label: as written, lowercase, and with a capital
+    first letter ("technical", "Technical"). Instruct models favour their own spelling; decoding
+    that admits only one penalises a label for its case, not its meaning."""
+    variants = (choice, choice.lower(), choice[:1].upper() + choice[1:], choice[:1].upper() + choice[1:].lower())
+    return tuple(dict.fromkeys(v for v in variants if v))
+
+
+def canonical_label(value: str, choices: Sequence[str]) -> str:
+    """``value`` as the label it spells (case and surrounding space ignored), else unchanged."""
+    text = value.strip()
+    if text in choices:
+        return text
+    return next((choice for choice in choices if choice.lower() == text.lower()), text)
+
+
 def choice_grammar(choices: tuple[str, ...]) -> str:
-    """A GBNF grammar that admits exactly one of ``choices``."""
-    alternatives = " | ".join(_gbnf_string(choice) for choice in choices)
+    """A GBNF grammar that admits exactly one of ``choices``, in any of its spellings."""
+    spellings = dict.fromkeys(s for choice in choices for s in label_spellings(choice))
+    alternatives = " | ".join(_gbnf_string(spelling) for spelling in spellings)
     return f"root ::= {alternatives}\n"
 
 

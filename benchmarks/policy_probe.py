@@ -1,0 +1,85 @@
+"""Can a student follow written rules? Each packaged model, each house-policy task: zero-shot vs the
+task's *true* policy written into the instructions, on the same test rows.
+
+A student that does not move when told the true policy cannot gain from any rule PLD finds; this
+probe is how the default student was chosen. Prints Macro F1 with 95 % intervals, the paired gain
+with its interval, and accuracy on each policy slice (the override that decided the gold label).
+
+    python benchmarks/policy_probe.py --models gemma3-270m qwen2.5-0.5b qwen2.5-1.5b --n 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from _common import DATA_DIR, save_result
+
+from pld import LMOptions, make_lm
+from pld.evaluate import evaluate_program
+from pld.jobs import sample
+from pld.metrics import macro_f1, slice_accuracy
+from pld.pipeline.gains import macro_f1_interval, paired_gain
+from pld.pipeline.render import base_instructions, with_rules
+from pld.programs.policy_data import get_domain, policy_folder
+from pld.tasks import get_task
+
+POLICY_TASKS = ("policy_support", "policy_refunds")
+
+
+def true_rules(task_name: str) -> list[str]:
+    """The numbered lines of the task's recorded policy."""
+    task = get_task(task_name)
+    folder = policy_folder(get_domain(task_name.removeprefix("policy_")), task.data_folder(DATA_DIR))
+    lines = (folder / "policy.md").read_text().splitlines()
+    return [line.split(". ", 1)[1] for line in lines if line[:1].isdigit()]
+
+
+def probe(model: str, task_name: str, n: int, seed: int) -> dict:
+    task = get_task(task_name)
+    examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, n, seed)
+    lm = make_lm(f"local/{model}", LMOptions(cache=False))
+    metric = macro_f1(task.label_field, task.labels)
+    program = task.make_program()
+    gold = [str(example[task.label_field]) for example in examples]
+    runs = {}
+    for name, rules in (("zero-shot", []), ("true policy", true_rules(task_name))):
+        started = time.perf_counter()
+        report = evaluate_program(with_rules(program, base_instructions(program), rules), examples, lm, metric)
+        low, high = macro_f1_interval(gold, report.predictions, task.labels, seed=seed)
+        runs[name] = {"macro_f1": report.scores.macro_f1, "interval": [low, high], "predictions": report.predictions,
+                      "seconds": round(time.perf_counter() - started, 1),
+                      "slices": slice_accuracy(examples, report.predictions, task.label_field, task.slice_field)}
+    gain = paired_gain(gold, runs["zero-shot"]["predictions"], runs["true policy"]["predictions"], task.labels,
+                       seed=seed)
+    return {"model": model, "task": task_name, "n": len(examples), "runs": runs, "gain": gain.model_dump()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["gemma3-270m", "qwen2.5-0.5b", "qwen2.5-1.5b"])
+    parser.add_argument("--tasks", nargs="+", default=list(POLICY_TASKS))
+    parser.add_argument("--n", type=int, default=60, help="test rows per task (label-balanced sample)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    results = []
+    for model in args.models:
+        for task_name in args.tasks:
+            result = probe(model, task_name, args.n, args.seed)
+            results.append(result)
+            zero, told = result["runs"]["zero-shot"], result["runs"]["true policy"]
+            gain = result["gain"]
+            print(f"{model:14} {task_name:15} n={result['n']}  zero-shot {zero['macro_f1']:.3f} "
+                  f"[{zero['interval'][0]:.3f}, {zero['interval'][1]:.3f}]  true policy {told['macro_f1']:.3f} "
+                  f"[{told['interval'][0]:.3f}, {told['interval'][1]:.3f}]  gain {gain['gain']:+.3f} "
+                  f"[{gain['low']:+.3f}, {gain['high']:+.3f}]  ({zero['seconds']} s, {told['seconds']} s)")
+            for name in zero["slices"]:
+                before, after = zero["slices"][name], told["slices"][name]
+                print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
+            sys.stdout.flush()
+    save_result("policy_probe", {"n": args.n, "seed": args.seed, "results": results})
+
+
+if __name__ == "__main__":
+    main()

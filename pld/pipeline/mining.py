@@ -1,0 +1,85 @@
+"""Candidate rules mined from the labelled training data: "If the <field> is <value>, the answer is <label>."
+
+A team's house policy often keys on a structured field (the customer's plan, how an order was
+paid) that the text does not reveal. A small teacher reading one example at a time rarely sees
+it; the labels across many examples show it plainly: among training examples whose ``plan`` is
+``Enterprise``, nearly all are labelled ``priority``, far above that label's base rate. Such a
+pattern becomes a candidate rule worded from a template, so the student reads the field's name
+and value exactly as they appear in its input. Like every candidate, it enters the program only
+if it raises the student's validation Macro F1 credibly (``pld.pipeline.selection``).
+
+When the label is also (nearly) exclusive to that value — almost every example with the label
+has the value — the rule says so ("...; if the <field> is not <value>, the answer is never
+<label>"): small students otherwise answer a label named in a lone rule for every input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dspy
+
+from pld.rules import example_key
+
+MIN_PRECISION = 0.8  # share of the value's examples that carry the label
+MIN_LIFT = 1.5  # precision over the label's base rate
+MIN_EXCLUSIVE = 0.8  # share of the label's examples that carry the value, for the exclusive wording
+
+
+@dataclass(frozen=True)
+class MinedRule:
+    """One field-value pattern and its evidence in the training data."""
+
+    field: str
+    value: str
+    label: str
+    support: int  # training examples with this value
+    precision: float  # of those, the share labelled ``label``
+    coverage: float  # of the examples labelled ``label``, the share with this value
+    example_keys: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        rule = f"If the {self.field} is {self.value}, the answer is {self.label}"
+        if self.coverage >= MIN_EXCLUSIVE:
+            rule += f"; if the {self.field} is not {self.value}, the answer is never {self.label}"
+        return rule + "."
+
+    @property
+    def evidence(self) -> str:
+        return (f"{round(self.precision * self.support)} of {self.support} training examples with "
+                f"{self.field} = {self.value!r} are labelled {self.label!r} ({self.coverage:.0%} of that label's)")
+
+
+def mine_field_rules(examples: Sequence[dspy.Example], label_field: str, fields: Sequence[str], *,
+                     min_support: int | None = None) -> list[MinedRule]:
+    """Field-value patterns whose label is far more likely than its base rate, strongest first.
+
+    ``fields`` are the categorical input fields (``pld.pipeline.traces.categorical_fields``);
+    ``min_support`` defaults to 5 % of the examples, at least 3."""
+    labelled = [ex for ex in examples if ex.get(label_field) is not None]
+    if not labelled or not fields:
+        return []
+    n = len(labelled)
+    support_needed = min_support if min_support is not None else max(3, round(0.05 * n))
+    base = Counter(str(ex[label_field]) for ex in labelled)
+    mined: list[MinedRule] = []
+    for field in fields:
+        groups: dict[str, list[dspy.Example]] = defaultdict(list)
+        for ex in labelled:
+            groups[str(ex.get(field, "")).strip()].append(ex)
+        for value, members in groups.items():
+            if not value or len(members) < support_needed:
+                continue
+            label, count = Counter(str(ex[label_field]) for ex in members).most_common(1)[0]
+            precision = count / len(members)
+            if precision < MIN_PRECISION or precision < MIN_LIFT * base[label] / n:
+                continue
+            mined.append(MinedRule(field=field, value=value, label=label, support=len(members), precision=precision,
+                                   coverage=count / base[label],
+                                   example_keys=tuple(example_key(ex) for ex in members
+                                                      if str(ex[label_field]) == label)))
+    mined.sort(key=lambda rule: (-rule.precision * rule.support, rule.field, rule.value))
+    return mined

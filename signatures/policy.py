@@ -1,0 +1,35 @@
+"""House-policy tasks: labels follow a team's written policy, whose overrides the text does not reveal.
+
+The instructions say what is decided and which labels exist, never the policy: that is what PLD
+must recover from labelled examples (``pld.programs.policy_data`` generates them).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import dspy
+
+SupportLabel = Literal["billing", "technical", "priority"]
+SUPPORT_LABELS: tuple[str, ...] = get_args(SupportLabel)
+
+RefundLabel = Literal["refund", "credit", "deny"]
+REFUND_LABELS: tuple[str, ...] = get_args(RefundLabel)
+
+
+class SupportRoutingSignature(dspy.Signature):
+    """Route a customer support ticket to the queue that handles it: billing, technical or priority."""
+
+    plan: str = dspy.InputField(desc="the customer's subscription plan")
+    channel: str = dspy.InputField(desc="how the ticket reached us")
+    message: str = dspy.InputField(desc="the customer's message")
+    queue: SupportLabel = dspy.OutputField()
+
+
+class RefundDeskSignature(dspy.Signature):
+    """Decide a customer's return request: refund the money, give store credit, or deny it."""
+
+    membership: str = dspy.InputField(desc="the customer's membership tier")
+    payment: str = dspy.InputField(desc="how the order was paid")
+    request: str = dspy.InputField(desc="the customer's request")
+    decision: RefundLabel = dspy.OutputField()
