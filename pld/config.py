@@ -74,7 +74,8 @@ class PLDConfig(Settings):
                     "the label (usable without training labels).")
     max_traces: int | None = Field(
         None, ge=1, description="Teacher traces on a label-balanced sample of this many training examples (None: "
-                                "all); every training example still counts for mined rules and conflict repair.")
+                                "all); conflict repair shows the teacher the student's failures on the same "
+                                "sample, and every training example still counts for mined rules.")
     contrast_traces: bool = Field(
         False, description="Show the teacher, with each example, the most similar training example that has "
                            "another label (label-conditioned traces).")

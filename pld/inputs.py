@@ -65,6 +65,19 @@ def infer_labels(program: dspy.Module, label_field: str) -> tuple[str, ...]:
     )
 
 
+def literal_output_field(program: dspy.Module) -> str:
+    """The one output field typed ``Literal[...]`` among the program's predictors: the label field
+    selection scores with Macro F1 when the user's metric does not name one."""
+    names = {name for _, predictor in program.named_predictors()
+             for name, field in predictor.signature.output_fields.items()
+             if typing.get_origin(field.annotation) is typing.Literal}
+    if len(names) != 1:
+        found = f"found {', '.join(sorted(names))}" if names else "found none"
+        raise ConfigError(f"PLD selects rules by Macro F1 over one label field typed Literal[...] ({found}); pass "
+                          "metric=pld.macro_f1(label_field=..., labels=[...]) to name it.")
+    return names.pop()
+
+
 def split_valset(trainset: list[dspy.Example], rng: random.Random) -> tuple[list[dspy.Example], list[dspy.Example]]:
     """Hold out half of ``trainset`` (seeded) when no validation set is given."""
     if len(trainset) < 4:

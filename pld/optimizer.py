@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 import inspect
 from typing import Any, Literal
@@ -20,14 +20,14 @@ from pld.errors import ConfigError
 from pld.pipeline.candidates import MergeFailures, synthesize_candidates
 from pld.pipeline.clustering import Embedder
 from pld.pipeline.mining import mine_field_rules
-from pld.inputs import check_examples, infer_labels, split_valset
+from pld.inputs import check_examples, infer_labels, literal_output_field, split_valset
 from pld.backends.lm import default_concurrency, make_lm
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, ModelSpec
 from pld.metrics import MacroF1, macro_f1
 from pld.pipeline.render import base_instructions, with_rules
 from pld.pipeline.repair import repair_rules
 from pld.artifacts.report import PhaseCost, RunReport
-from pld.rules import CandidateRule, RejectedRule, SelectedRule, Trace
+from pld.rules import RejectedRule, SelectedRule, example_key
 from pld.pipeline.confirm import Confirmation, confirm, split_for_confirmation
 from pld.pipeline.racing import GainTest
 from pld.pipeline.scoring import StudentScorer
@@ -43,9 +43,9 @@ class PLD(Teleprompter):
     def __init__(
         self,
         *,
-        teacher_lm: str | ModelSpec | dspy.BaseLM = DEFAULT_TEACHER,
-        student_lm: str | ModelSpec | dspy.BaseLM = DEFAULT_STUDENT,
-        metric: MacroF1 | None = None,
+        teacher_lm: str | ModelSpec | dspy.BaseLM | None = None,
+        student_lm: str | ModelSpec | dspy.BaseLM | None = None,
+        metric: MacroF1 | Callable[..., Any] | None = None,
         embedder: Embedder | None = None,
         config: PLDConfig | None = None,
         **settings: Any,
@@ -58,8 +58,12 @@ class PLD(Teleprompter):
         Args:
             teacher_lm: The teacher: a model spec (see ``pld.make_lm``), a spec with its own options
                 (``pld.ModelSpec(spec, LMOptions(api_base=..., temperature=...))``), or a DSPy LM.
-            student_lm: The student whose validation Macro F1 selects the rules.
-            metric: ``macro_f1(label_field=..., labels=...)``; labels default to the signature's Literal.
+                None: the LM configured with ``dspy.configure(lm=...)``, else the embedded default.
+            student_lm: The student whose validation Macro F1 selects the rules; None as for the teacher.
+            metric: ``macro_f1(label_field=..., labels=...)`` (labels default to the signature's
+                Literal), or any DSPy metric ``(example, prediction, trace=None) -> float``: rules are
+                then selected by Macro F1 over the program's one Literal output field, and the
+                metric is reported on the validation set (``pld_report.metric_val_score``).
             embedder: Maps a list of micro-rules to vectors; TF-IDF by default (offline).
             config: All settings as one ``pld.PLDConfig``; keyword settings override its fields.
             **settings: Any ``PLDConfig`` field (below; ``pld compile --help`` prints the same text).
@@ -112,16 +116,29 @@ class PLD(Teleprompter):
         trainset: Sequence[dspy.Example],
         teacher: dspy.BaseLM | str | ModelSpec | None = None,
         valset: Sequence[dspy.Example] | None = None,
+        **kwargs: Any,
     ) -> dspy.Module:
-        """Return a deep copy of ``student`` whose instructions hold the selected rules.
+        """Return a deep copy of ``student`` whose instructions hold the selected rules, bound to
+        the student LM (and its label decoding) the rules were selected with.
 
         ``teacher`` overrides ``teacher_lm`` for this run. Without ``valset`` half of ``trainset``
-        (seeded) is held out for validation.
+        (seeded) is held out for validation. Other keyword arguments DSPy optimizers take
+        (``requires_permission_to_run``, ...) are accepted and have no effect; a PLD setting
+        passed here is refused with the fix (settings go to ``PLD(...)``).
         """
+        if misplaced := sorted(set(kwargs) & set(PLDConfig.model_fields)):
+            raise ConfigError(f"{', '.join(misplaced)} is a PLD setting: pass it to PLD(...), not compile()")
+        if kwargs:
+            logger.info("compile() ignores %s (DSPy optimizer arguments PLD does not use)", ", ".join(sorted(kwargs)))
         rng = random.Random(self.config.seed)
         if not isinstance(student, dspy.Module):
             raise TypeError(f"student must be a dspy.Module, got {type(student).__name__}")
-        metric = self.metric or macro_f1()
+        user_metric = None if self.metric is None or isinstance(self.metric, MacroF1) else self.metric
+        if user_metric is not None and not callable(user_metric):
+            raise ConfigError(f"metric must be pld.macro_f1(...) or a callable (example, prediction, trace=None), "
+                              f"got {type(user_metric).__name__}")
+        metric = self.metric if isinstance(self.metric, MacroF1) else macro_f1(literal_output_field(student)
+                                                                               if user_metric else "label")
         if metric.labels is None:
             metric = metric.with_labels(infer_labels(student, metric.label_field))
         trainset = check_examples(trainset, "trainset", metric.label_field, labelled=self.config.trace_mode == "label-conditioned",
@@ -129,8 +146,8 @@ class PLD(Teleprompter):
         if valset is None:
             trainset, valset = split_valset(trainset, rng)
         valset = check_examples(valset, "valset", metric.label_field, labelled=True, labels=metric.labels)
-        teacher_lm = _resolve_lm(teacher if teacher is not None else self.teacher_lm)
-        student_lm = _resolve_lm(self.student_lm)
+        teacher_lm = _resolve_lm(teacher if teacher is not None else self.teacher_lm, "teacher", DEFAULT_TEACHER)
+        student_lm = _resolve_lm(self.student_lm, "student", DEFAULT_STUDENT)
 
         estimate = self.estimate(len(trainset), len(valset))
         logger.info("PLD on %d train / %d validation examples; at most %d teacher and %d student calls%s",
@@ -140,9 +157,17 @@ class PLD(Teleprompter):
         phases: dict[str, float] = {}
         # One LM as teacher and student counts once, as "teacher+student".
         with counting({"teacher": teacher_lm, "student": student_lm}) as counter:
-            return self._run(student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate)
+            compiled = self._run(student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases,
+                                 estimate)
+        if user_metric is not None:
+            compiled.pld_report.metric_name = getattr(user_metric, "__name__", type(user_metric).__name__)
+            compiled.pld_report.metric_val_score = _mean_metric(user_metric, valset, compiled.pld_report.final_answers,
+                                                                metric.label_field)
+        return compiled
 
-    def _run(self, student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases, estimate):
+    def _run(self, student: dspy.Module, trainset: list[dspy.Example], valset: list[dspy.Example],
+             teacher_lm: dspy.BaseLM, student_lm: dspy.BaseLM, metric: MacroF1, rng: random.Random,
+             counter: UsageCounter, phases: dict[str, float], estimate: dict[str, int]) -> dspy.Module:
         config = self.config
         bases = base_instructions(student)
         task = program_task(student, metric.label_field, metric.labels)
@@ -183,7 +208,7 @@ class PLD(Teleprompter):
                                                           disable=not config.progress, leave=False) as bar:
                 scorer.on_query = bar.update
                 repair = repair_rules(teacher, teacher_lm, teacher_budget, scorer, rules, selection.val_macro_f1,
-                                      trainset, select_val, task=task, max_rounds=config.max_repair_rounds,
+                                      traced, select_val, task=task, max_rounds=config.max_repair_rounds,
                                       test=test, max_rules=config.max_rules, rng=rng,
                                       racing=config.selection == "racing")
                 scorer.on_query = None
@@ -221,17 +246,48 @@ class PLD(Teleprompter):
         )
         logger.info("PLD done.\n%s", report.summary())
         compiled = with_rules(student, bases, final_rules)
+        compiled.set_lm(student_lm)  # bound: called as DSPy users do, it decodes as its rules were chosen
         compiled.pld_report = report
-        compiled.candidate_programs = [
-            {"score": score, "rules": texts, "program": with_rules(student, bases, texts)}
-            for texts, score in sorted(selection.evaluated, key=lambda item: -item[1])[:10]
-        ]
+        answered = scorer.answered(final_rules, [*select_val, *held_back])
+        report.final_answers = dict(zip((example_key(ex) for ex in answered), scorer.labels(final_rules, answered)))
+        compiled.candidate_programs = _candidate_programs(student, bases, student_lm, final_rules, final_scores.macro_f1,
+                                                          selection, confirmation)
         compiled.trial_logs = {
-            i: {"rules": texts, "score": score, "full_eval_score": score} for i, (texts, score) in enumerate(selection.evaluated)
+            i: {"rules": texts, "score": score, "measured_on": "selection",
+                **({"full_eval_score": score} if texts else {})}
+            for i, (texts, score) in enumerate(selection.evaluated)
         }
         compiled._compiled = True
         log_compile(compiled, report)  # MLflow, when a run or compile autologging is active
         return compiled
+
+
+def _candidate_programs(student: dspy.Module, bases: dict[str, str], student_lm: dspy.BaseLM, final_rules: list[str],
+                        final_score: float, selection: SelectionResult,
+                        confirmation: Confirmation | None) -> list[dict[str, Any]]:
+    """The returned program first, then every other list by the last score it got: held-back
+    Macro F1 for the steps confirmation scored, selection Macro F1 for the rest; each entry says
+    which (``measured_on``)."""
+    def program(texts: list[str]) -> dspy.Module:
+        built = with_rules(student, bases, texts)
+        built.set_lm(student_lm)
+        return built
+
+    returned_score = confirmation.steps[confirmation.chosen].macro_f1 if confirmation else final_score
+    entries = [{"score": returned_score, "rules": final_rules, "returned": True,
+                "measured_on": "held-back" if confirmation else "selection", "program": program(final_rules)}]
+    seen = {tuple(final_rules)}
+    others: list[dict[str, Any]] = []
+    for step in confirmation.steps if confirmation else []:
+        if tuple(step.rules) not in seen:
+            seen.add(tuple(step.rules))
+            others.append({"score": step.macro_f1, "rules": step.rules, "returned": False, "measured_on": "held-back"})
+    for texts, score in selection.evaluated:
+        if tuple(texts) not in seen:
+            seen.add(tuple(texts))
+            others.append({"score": score, "rules": texts, "returned": False, "measured_on": "selection"})
+    others.sort(key=lambda entry: (entry["measured_on"] != "held-back", -entry["score"]))
+    return entries + [{**entry, "program": program(entry["rules"])} for entry in others[:9]]
 
 
 def _selected_rules(selection: SelectionResult, final_texts: list[str]) -> list[SelectedRule]:
@@ -256,8 +312,26 @@ def _confirmation_warning(confirmation: Confirmation | None) -> list[str]:
     return [f"confirmation: {confirmation.note}"]
 
 
-def _resolve_lm(lm: str | ModelSpec | dspy.BaseLM) -> dspy.BaseLM:
-    """A ready LM as it is; a spec, or a spec with its own options (``ModelSpec``), built by ``make_lm``."""
+def _mean_metric(metric: Callable[..., Any], examples: Sequence[dspy.Example], answers: dict[str, str | None],
+                 label_field: str) -> float | None:
+    """The user's metric, averaged over the validation examples the final program answered."""
+    from pld.rules import example_key
+
+    scores = [float(metric(example, dspy.Prediction(**{label_field: answers[example_key(example)]})))
+              for example in examples if example_key(example) in answers]
+    return sum(scores) / len(scores) if scores else None
+
+
+def _resolve_lm(lm: str | ModelSpec | dspy.BaseLM | None, role: str, default: str) -> dspy.BaseLM:
+    """A ready LM as it is; a spec, or a spec with its own options (``ModelSpec``), built by ``make_lm``;
+    None: the LM of ``dspy.configure(lm=...)``, else the embedded default (and the log says which)."""
+    if lm is None:
+        configured = dspy.settings.lm
+        if configured is not None:
+            logger.info("%s: the configured dspy.settings.lm (%s)", role, getattr(configured, "model", configured))
+            return configured
+        logger.info("%s: no LM given or configured; the embedded default %s", role, default)
+        lm = default
     if isinstance(lm, ModelSpec):
         return make_lm(lm.spec, lm.options)
     return make_lm(lm) if isinstance(lm, str) else lm

@@ -78,6 +78,19 @@ def payload_checksum(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def _save_unbound(program: dspy.Module, path: Path) -> None:
+    """``program.save`` without the LM it is bound to: the manifest records the student, and the
+    loader binds it again (``pld.artifacts.binding``); an LM's state has no place in program.json."""
+    bound = [(predictor, predictor.lm) for predictor in program.predictors()]
+    for predictor, _ in bound:
+        predictor.lm = None
+    try:
+        program.save(str(path))
+    finally:
+        for predictor, lm in bound:
+            predictor.lm = lm
+
+
 def fingerprint(examples: list[dspy.Example]) -> str:
     """A hash of the examples' inputs and labels, in order."""
     digest = hashlib.sha256()
@@ -98,7 +111,7 @@ def write_artifact(out: str | Path, program: dspy.Module, files: dict[str, str],
 
     out = Path(out)
     with atomic_directory(out) as staging:
-        program.save(str(staging / "program.json"))
+        _save_unbound(program, staging / "program.json")
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
         manifest = Manifest(

@@ -54,6 +54,11 @@ class RunReport(BaseModel):
     warnings: list[str] = []
     n_held_back: int = 0  # validation examples held back from selection to confirm the final list
     confirmation: Confirmation | None = None
+    # A user's own DSPy metric (PLD(metric=callable)): its name and its mean on the validation examples
+    # the returned program answered; rules are still selected by Macro F1 over the label field.
+    metric_name: str | None = None
+    metric_val_score: float | None = None
+    final_answers: dict[str, str | None] = {}  # the returned program's answers by example key (validation)
     # Selection examples the empty list (baseline) was scored on: fewer than n_val when racing
     # dropped every list early. Scores of a program without rules are on these. None: all of them.
     baseline_val_examples: int | None = None

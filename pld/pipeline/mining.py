@@ -15,6 +15,7 @@ has the value — the rule says so ("...; if the <field> is not <value>, the ans
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class MinedRule:
     precision: float  # of those, the share labelled ``label``
     coverage: float  # of the examples labelled ``label``, the share with this value
     example_keys: tuple[str, ...]
+    after: int = 0  # mined rules before this one: its counts are among the examples they do not cover
 
     @property
     def text(self) -> str:
@@ -50,36 +52,54 @@ class MinedRule:
     @property
     def evidence(self) -> str:
         return (f"{round(self.precision * self.support)} of {self.support} training examples with "
-                f"{self.field} = {self.value!r} are labelled {self.label!r} ({self.coverage:.0%} of that label's)")
+                f"{self.field} = {self.value!r} are labelled {self.label!r} ({self.coverage:.0%} of that label's)"
+                + (", among those no earlier mined rule covers" if self.after else ""))
 
 
 def mine_field_rules(examples: Sequence[dspy.Example], label_field: str, fields: Sequence[str], *,
-                     min_support: int | None = None) -> list[MinedRule]:
-    """Field-value patterns whose label is far more likely than its base rate, strongest first.
+                     min_support: int | None = None, max_rules: int = 8) -> list[MinedRule]:
+    """Field-value patterns whose label is far more likely than its base rate, as a decision list.
 
-    ``fields`` are the categorical input fields (``pld.pipeline.traces.categorical_fields``);
-    ``min_support`` defaults to 5 % of the examples, at least 3."""
-    labelled = [ex for ex in examples if ex.get(label_field) is not None]
-    if not labelled or not fields:
+    Sequential covering (as in CN2 or RIPPER): take the strongest pattern, set aside the examples
+    it covers, and look again among the rest, so a pattern that holds only where an earlier one
+    does not (partner-portal tickets go to billing, unless the plan is Enterprise) is found with
+    its true precision. ``fields`` are the categorical input fields
+    (``pld.pipeline.traces.categorical_fields``); ``min_support`` defaults to 5 % of the
+    examples, at least 3."""
+    remaining = [ex for ex in examples if ex.get(label_field) is not None]
+    if not remaining or not fields:
         return []
-    n = len(labelled)
-    support_needed = min_support if min_support is not None else max(3, round(0.05 * n))
-    base = Counter(str(ex[label_field]) for ex in labelled)
+    support_needed = min_support if min_support is not None else max(3, round(0.05 * len(remaining)))
+    totals = Counter(str(ex[label_field]) for ex in remaining)
     mined: list[MinedRule] = []
+    while len(mined) < max_rules:
+        best = _strongest(remaining, label_field, fields, support_needed, totals)
+        if best is None:
+            break
+        mined.append(dataclasses.replace(best, after=len(mined)))
+        remaining = [ex for ex in remaining if str(ex.get(best.field, "")).strip() != best.value]
+    return mined
+
+
+def _strongest(examples: Sequence[dspy.Example], label_field: str, fields: Sequence[str], support_needed: int,
+               totals: Counter[str]) -> MinedRule | None:
+    """The pattern covering the most correctly labelled examples among ``examples``, if any qualifies."""
+    base = Counter(str(ex[label_field]) for ex in examples)
+    n = len(examples)
+    found: list[MinedRule] = []
     for field in fields:
         groups: dict[str, list[dspy.Example]] = defaultdict(list)
-        for ex in labelled:
+        for ex in examples:
             groups[str(ex.get(field, "")).strip()].append(ex)
         for value, members in groups.items():
-            if not value or len(members) < support_needed:
+            if not value or len(members) < support_needed or len(members) == n:
                 continue
             label, count = Counter(str(ex[label_field]) for ex in members).most_common(1)[0]
             precision = count / len(members)
             if precision < MIN_PRECISION or precision < MIN_LIFT * base[label] / n:
                 continue
-            mined.append(MinedRule(field=field, value=value, label=label, support=len(members), precision=precision,
-                                   coverage=count / base[label],
+            found.append(MinedRule(field=field, value=value, label=label, support=len(members), precision=precision,
+                                   coverage=count / totals[label],
                                    example_keys=tuple(example_key(ex) for ex in members
                                                       if str(ex[label_field]) == label)))
-    mined.sort(key=lambda rule: (-rule.precision * rule.support, rule.field, rule.value))
-    return mined
+    return max(found, key=lambda rule: (rule.precision * rule.support, rule.field, rule.value), default=None)
