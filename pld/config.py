@@ -72,6 +72,9 @@ class PLDConfig(Settings):
         "label-conditioned",
         description="label-conditioned: the teacher reasons toward the gold label; label-free: it predicts "
                     "the label (usable without training labels).")
+    eps: float = Field(0.4, gt=0, le=2, allow_inf_nan=False,
+                       description="DBSCAN radius in cosine distance for clustering micro-rules.")
+    min_samples: int = Field(6, ge=1, description="DBSCAN density; scaled down for small training sets.")
     max_traces: int | None = Field(
         None, ge=1, description="Teacher traces on a label-balanced sample of this many training examples (None: "
                                 "all); conflict repair shows the teacher the student's failures on the same "
@@ -83,9 +86,6 @@ class PLDConfig(Settings):
         True, description="Also offer selection rules mined from the training labels: 'If the <field> is <value>, "
                           "the answer is <label>' for categorical input fields whose value predicts a label "
                           "(label-conditioned runs).")
-    eps: float = Field(0.4, gt=0, le=2, allow_inf_nan=False,
-                       description="DBSCAN radius in cosine distance for clustering micro-rules.")
-    min_samples: int = Field(6, ge=1, description="DBSCAN density; scaled down for small training sets.")
     max_candidates: int = Field(
         8, ge=1, description="Most candidate rules handed to greedy selection (largest clusters first).")
     max_rules: int = Field(5, ge=1, description="Most rules in the compiled program.")

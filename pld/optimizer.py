@@ -118,8 +118,8 @@ class PLD(Teleprompter):
         valset: Sequence[dspy.Example] | None = None,
         **kwargs: Any,
     ) -> dspy.Module:
-        """Return a deep copy of ``student`` whose instructions hold the selected rules, bound to
-        the student LM (and its label decoding) the rules were selected with.
+        """Return a deep copy of ``student`` whose instructions hold the selected rules; the student
+        LM they were selected with (and its label decoding) is ``compiled.pld_student_lm``.
 
         ``teacher`` overrides ``teacher_lm`` for this run. Without ``valset`` half of ``trainset``
         (seeded) is held out for validation. Other keyword arguments DSPy optimizers take
@@ -246,7 +246,7 @@ class PLD(Teleprompter):
         )
         logger.info("PLD done.\n%s", report.summary())
         compiled = with_rules(student, bases, final_rules)
-        compiled.set_lm(student_lm)  # bound: called as DSPy users do, it decodes as its rules were chosen
+        compiled.pld_student_lm = student_lm  # the LM the rules were chosen with (pld.load binds an artifact to it)
         compiled.pld_report = report
         answered = scorer.answered(final_rules, [*select_val, *held_back])
         report.final_answers = dict(zip((example_key(ex) for ex in answered), scorer.labels(final_rules, answered)))
@@ -269,9 +269,7 @@ def _candidate_programs(student: dspy.Module, bases: dict[str, str], student_lm:
     Macro F1 for the steps confirmation scored, selection Macro F1 for the rest; each entry says
     which (``measured_on``)."""
     def program(texts: list[str]) -> dspy.Module:
-        built = with_rules(student, bases, texts)
-        built.set_lm(student_lm)
-        return built
+        return with_rules(student, bases, texts)
 
     returned_score = confirmation.steps[confirmation.chosen].macro_f1 if confirmation else final_score
     entries = [{"score": returned_score, "rules": final_rules, "returned": True,

@@ -319,6 +319,7 @@ def test_compare_takes_per_role_options_from_python_and_the_cli(monkeypatch, tmp
 
     built: dict = {}
     task = SimpleNamespace(name="toy", label_field="label", labels=("pos", "neg"), make_program=make_program,
+                           group_field=None, group_sampling=False,
                            load_splits=lambda data_dir, seed: SPLITS, default_options=lambda spec, options: options)
     monkeypatch.setattr(suite, "get_task", lambda name: task)
     monkeypatch.setattr(suite, "make_lm", lambda spec, options: built.setdefault(spec, options))

@@ -111,7 +111,7 @@ def test_a_server_without_log_probabilities_gets_the_label_schema():
     assert ask(engine) == "No" and ask(engine) == "No"
     assert engine.label_paths == {"format": 2}
     schema = client.requests[-1]["format"]
-    assert schema["properties"]["label"]["enum"] == ["Yes", "No"]
+    assert schema["properties"]["label"]["enum"] == ["Yes", "yes", "No", "no"]  # each label in a model's spellings
     assert sum("logprobs" in request for request in client.requests) == 1  # asked once, then not again
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 
@@ -154,7 +156,7 @@ def test_show_all_lists_candidates_examples_micro_rules_and_rejections(tmp_path,
     assert main(["show", str(path)]) == 0
     short = capsys.readouterr().out
     assert f"  1. {NONSENSE}" in short and "pld show --all" in short
-    assert "gain +" in short and "95% CI" in short and "p=" in short  # the gain with its interval
+    assert "gain +" in short and re.search(r"\d+% CI", short) and "p=" in short  # the gain with its interval
     assert "ALWAYS ANSWER" not in short  # the default listing stays short
 
     assert main(["show", str(path), "--all"]) == 0
@@ -171,7 +173,7 @@ def test_show_all_lists_candidates_examples_micro_rules_and_rejections(tmp_path,
     assert main(["show", str(path), "--all", "--format", "markdown", "--out", str(out)]) == 0
     markdown = out.read_text()
     assert "## Rejected rule texts" in markdown and "**repair** (repair round 1) · override" in markdown
-    assert "id row-6 · `" in markdown and "95% CI" in markdown
+    assert "id row-6 · `" in markdown and re.search(r"\d+% CI", markdown)
     assert "## Rejected rule texts" in (path / "report.md").read_text()
 
 

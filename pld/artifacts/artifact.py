@@ -197,8 +197,11 @@ def verify_rules(path: Path, manifest: Manifest, instructions: dict[str, str]) -
         raise ArtifactError(f"{path}/manifest.json has a rule without text (edited by hand?).")
     if not instructions:
         raise ArtifactError(f"{path}/program.json holds no predictor instructions.")
+    labels = [str(label) for label in (getattr(manifest, "labels", None) or [])]
     for text in instructions.values():
-        if text.strip() != render_instructions(own_instructions(text), rules):
+        base = own_instructions(text)
+        # Artifacts written before the closing "when no rule applies" line render without labels.
+        if text.strip() not in (render_instructions(base, rules, labels), render_instructions(base, rules)):
             raise ArtifactError(
                 f"{path}: manifest rules differ from program.json's instructions (re-sealed by hand?). "
                 "Recompile it, or restore its .previous version."

@@ -23,10 +23,21 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_instructions(base_instructions: str, rules: Sequence[str]) -> str:
-    """The instructions a student sees: its own task description, then the numbered rules."""
+def render_instructions(base_instructions: str, rules: Sequence[str], labels: Sequence[str] = ()) -> str:
+    """The instructions a student sees: its own task description, the numbered rules, and (with
+    the label set) what to do when no rule applies. Naming every label there matters to small
+    students: a lone rule that names one label otherwise draws that answer for every input."""
     template = _environment().get_template("instructions.j2")
-    return template.render(base_instructions=base_instructions, rules=list(rules)).strip()
+    return template.render(base_instructions=base_instructions, rules=list(rules), labels=list(labels)).strip()
+
+
+def signature_labels(signature: type[dspy.Signature]) -> tuple[str, ...]:
+    """The label set of a signature's one ``Literal`` output field; () when there is not exactly one."""
+    import typing
+
+    found = [typing.get_args(field.annotation) for field in signature.output_fields.values()
+             if typing.get_origin(field.annotation) is typing.Literal]
+    return tuple(str(value) for value in found[0]) if len(found) == 1 else ()
 
 
 def base_instructions(program: dspy.Module) -> dict[str, str]:
@@ -41,5 +52,6 @@ def with_rules(program: dspy.Module, bases: dict[str, str], rules: Sequence[str]
     """
     compiled = program.deepcopy()
     for name, predictor in compiled.named_predictors():
-        predictor.signature = predictor.signature.with_instructions(render_instructions(bases[name], rules))
+        labels = signature_labels(predictor.signature)
+        predictor.signature = predictor.signature.with_instructions(render_instructions(bases[name], rules, labels))
     return compiled

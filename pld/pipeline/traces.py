@@ -58,7 +58,7 @@ def collect_traces(
     mode: TraceMode = "label-conditioned",
     budget: CallBudget | None = None,
     progress: bool = True,
-    contrast: bool = True,
+    contrast: bool = False,
 ) -> list[Trace]:
     """One trace per example; a failed teacher call is logged and skipped, a spent budget stops."""
     traces: list[Trace] = []
