@@ -46,6 +46,9 @@ def provenance_lines(report: RunReport) -> list[str]:
     lines = [f"Candidate rules ({len(report.candidate_rules)}), with the training examples they came from:"]
     for candidate in report.candidate_rules:
         lines.append(f"  {candidate.id} [{candidate.source}, {candidate.cluster_size} example(s)] {candidate.text}")
+        if candidate.source == "mined":
+            lines.append(f"      mined from the training labels: {candidate.evidence}")
+            continue
         micro = list(candidate.micro_rules)
         for index, ref in enumerate(report.example_refs(candidate.example_keys)):
             lines.append(f"      from {ref_text(ref)}")
