@@ -19,7 +19,7 @@ from pld.backends.info import backend_info
 from pld.backends.lm import make_lm
 from pld.backends.ollama import ollama_lm
 from pld.backends.ollama_engine import OllamaEngine, chat_format_of, estimate_tokens, pick_label, size_num_ctx
-from pld.backends.options import DEFAULT_STUDENT, LMOptions
+from pld.backends.options import LMOptions
 from pld.errors import BackendError, ConfigError
 from pld.faults import backend_error, fault_kind
 
@@ -241,7 +241,7 @@ def test_labels_scored_from_log_probabilities_are_the_embedded_labels(standin, d
     cases = [(task.make_program(), example.inputs()) for example in task.load_splits(data_dir).val[:3]]
     cases += [(dspy.Predict(YesNo), {"question": q}) for q in ("Is the sky blue on a clear day?", "Is fire cold?")]
     served = make_lm("ollama/gemma3-270m", LMOptions(api_base=standin, cache=False))
-    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
+    embedded = make_lm("local/gemma3-270m", LMOptions(cache=False))  # the model the servers serve
     compared = 0
     for program, inputs in cases:
         before = served.engine.label_paths["logprobs"]

@@ -17,7 +17,7 @@ import pytest
 
 from pld.evaluate import student_adapter
 from pld.backends.lm import make_lm
-from pld.backends.options import DEFAULT_STUDENT, LMOptions
+from pld.backends.options import LMOptions
 from pld.backends.local.prompting import render_chat
 from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.tasks import get_task
@@ -131,7 +131,7 @@ def test_server_labels_are_the_embedded_engines(server, data_dir):
     examples = task.load_splits(data_dir).val[:12]
     program = task.make_program()
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False))
-    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
+    embedded = make_lm("local/gemma3-270m", LMOptions(cache=False))  # the model the servers serve
     served_labels, embedded_labels = _labels(served, program, examples), _labels(embedded, program, examples)
     assert dict(served.engine.label_paths) == {"logit-bias": len(examples)}, served.engine.fallback_reasons
     same = sum(a == b for a, b in zip(served_labels, embedded_labels))
@@ -146,14 +146,14 @@ def test_server_calibrates_as_the_embedded_engine_does(server, data_dir):
     examples = task.load_splits(data_dir).val[:8]
     program = task.make_program()
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False, calibrate=True))
-    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False, calibrate=True))
+    embedded = make_lm("local/gemma3-270m", LMOptions(cache=False, calibrate=True))
     served_labels, embedded_labels = _labels(served, program, examples), _labels(embedded, program, examples)
     assert served.model.endswith("+calibrated")  # the response cache keeps calibrated answers apart
     assert dict(served.engine.label_paths) == {"logit-bias": len(examples)}, served.engine.fallback_reasons
     assert len(served.engine._offsets) == 1  # one content-free prompt per rule list, measured once
     same = sum(a == b for a, b in zip(served_labels, embedded_labels))
     assert same >= len(examples) - 1, (served_labels, embedded_labels)
-    plain = _labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
+    plain = _labels(make_lm("local/gemma3-270m", LMOptions(cache=False)), program, examples)
     assert plain != embedded_labels  # calibration changes labels here, so the agreement above means something
 
 
@@ -181,7 +181,7 @@ def test_server_without_logit_bias_scores_summed_log_probabilities(server, data_
     assert served.engine.label_paths["logprobs"] >= len(examples) - 2, served.engine.fallback_reasons
     assert served.engine.stream_probes  # this server streams log-probabilities: one position normalised, not n_ctx
 
-    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False)).engine.engine
+    embedded = make_lm("local/gemma3-270m", LMOptions(cache=False)).engine.engine
     choices = tuple(task.labels)
     with embedded._lock:
         embedded._load()
@@ -197,7 +197,7 @@ def test_server_without_log_probabilities_keeps_the_rule_and_says_why_it_falls_b
     task = get_task("stereoset")
     examples = task.load_splits(data_dir).val[:4]
     program = task.make_program()
-    embedded_labels = _labels(make_lm(DEFAULT_STUDENT, LMOptions(cache=False)), program, examples)
+    embedded_labels = _labels(make_lm("local/gemma3-270m", LMOptions(cache=False)), program, examples)
     with _running_server("--logits_all", "False") as base:
         served = make_lm("openai/gemma3-270m", LMOptions(api_base=base, chat_format="gemma", cache=False))
         assert _labels(served, program, examples) == embedded_labels
@@ -217,7 +217,7 @@ def test_server_grammar_mode_gives_the_embedded_rule_in_one_request_per_label(se
     program = task.make_program()
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False,
                                                      label_mode="grammar"))
-    embedded = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
+    embedded = make_lm("local/gemma3-270m", LMOptions(cache=False))  # the model the servers serve
     answers = {}
     for name, lm in (("served", served), ("embedded", embedded)):
         with dspy.context(lm=lm, adapter=student_adapter()):
