@@ -32,3 +32,24 @@ def test_a_real_compile_writes_an_artifact_never_below_its_baseline(tmp_path, da
     program = pld.load(path)
     item = {"target": "chess player", "context": "The chess player was BLANK.", "sentence": "The chess player was fox."}
     assert program(**item).label in ("stereotype", "anti-stereotype", "unrelated")
+
+
+@pytest.mark.model
+def test_the_default_student_learns_a_house_policy_rule_from_a_real_compile(tmp_path, data_dir):
+    """The README's main job in small: the default 1.5B student and teacher on the support-routing
+    policy. The rule mined from the training labels ("Enterprise plan -> priority") must enter with a
+    credible gain (Holm level over the round's lists), and the artifact must load and apply it."""
+    settings = CompileSettings(n_train=120, n_val=60, data_dir=str(data_dir),
+                               pld=JOB_DEFAULTS.replace(max_candidates=2, max_rules=1, max_repair_rounds=0,
+                                                        max_traces=2, confirm_fraction=0.0))
+    path = compile_task("policy_support", tmp_path / "artifact", settings)
+    report = json.loads((path / "report.json").read_text())
+    assert [rule["text"] for rule in report["rules"]] == [
+        "If the plan is Enterprise, the answer is priority; if the plan is not Enterprise, the answer is never "
+        "priority."]
+    (accepted,) = [r for r in report["selection_rounds"] if r["accepted"]]
+    assert accepted["gain_estimate"]["low"] > 0 and accepted["holm_level"] <= 0.025
+    assert report["final_val_macro_f1"] > report["baseline_val_macro_f1"] + 0.05
+    program = pld.load(path)
+    ticket = {"plan": "Enterprise", "channel": "email", "message": "Please send me a corrected invoice for March."}
+    assert program(**ticket).queue == "priority"
