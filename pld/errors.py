@@ -25,3 +25,8 @@ class BudgetExceeded(PLDError, RuntimeError):
 
 class ArtifactError(PLDError, ValueError):
     """An artifact is missing, tampered with, truncated, of a newer schema, or for another task."""
+
+
+class StudentError(PLDError, RuntimeError):
+    """The student failed in a way that is not a wrong answer (an engine error, a bug, no valid
+    answer at all): scoring it as wrong would turn a failure into a score, so the run stops."""

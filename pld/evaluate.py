@@ -1,7 +1,8 @@
 """Run a DSPy program over examples and score it: one sequential or threaded loop.
 
-A student that fails to produce a parseable answer yields ``None`` for that example, which the
-metric counts as wrong and as a format failure; the run goes on. A backend that cannot answer at
+A student whose answer does not parse yields ``None`` for that example, which the metric counts
+as wrong and as a format failure; the run goes on. Any other exception (an engine error, a bug)
+is no answer at all: it stops the run with ``StudentError``. A backend that cannot answer at
 all (refused credentials, unknown model or path, unreachable or hung server) is no answer: it
 raises ``BackendError`` at once (``pld.faults``) instead of scoring every example as a failure.
 """
@@ -23,7 +24,7 @@ from tqdm.auto import tqdm
 from pld.backends.info import backend_info
 from pld.backends.lm import default_concurrency
 from pld.backends.endpoints import EndpointStats, endpoint_stats, stats_since
-from pld.errors import PLDError
+from pld.errors import PLDError, StudentError
 from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1
 from pld.usage import counting
@@ -39,16 +40,21 @@ def student_adapter() -> dspy.ChatAdapter:
 def predict_one(program: dspy.Module, example: dspy.Example, lm: dspy.BaseLM) -> tuple[Any, float]:
     """One prediction (``None`` when the LM's answer could not be parsed) and its latency;
     a backend fault raises ``BackendError``."""
+    from dspy.utils.exceptions import AdapterParseError
+
     started = time.perf_counter()
     try:
         with dspy.context(lm=lm, adapter=student_adapter()):
             prediction = program(**example.inputs())
     except PLDError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a failure of one answer is a format failure
-        raise_if_backend_fault(exc, lm)
-        logger.debug("prediction failed: %s", redact(str(exc)))
+    except AdapterParseError as exc:  # an answer that does not parse: a wrong answer, counted as such
+        logger.debug("unparseable answer: %s", redact(str(exc)))
         prediction = None
+    except Exception as exc:  # noqa: BLE001 - classified: a backend fault, else the student itself failed
+        raise_if_backend_fault(exc, lm)
+        raise StudentError(f"the student failed with {type(exc).__name__}: {redact(str(exc))[:300]} (not a wrong "
+                           "answer: the run stops rather than score a failure)") from exc
     return prediction, time.perf_counter() - started
 
 

@@ -78,3 +78,26 @@ def test_a_metric_without_a_literal_label_field_says_how_to_name_it():
     with pytest.raises(ConfigError, match="pass metric=pld.macro_f1"):
         PLD(teacher_lm=teacher, student_lm=teacher, metric=exact_match).compile(dspy.Predict(Free),
                                                                                 trainset=toy_examples(4, 4))
+
+
+def test_a_student_that_raises_stops_the_compile_instead_of_scoring_zero():
+    from pld.errors import StudentError
+
+    def exploding(system: str, user: str) -> dict[str, str]:
+        raise RuntimeError("engine exploded")
+
+    teacher, _ = function_lm(rule_writing_teacher, "teacher")
+    student, _ = function_lm(exploding, "exploding")
+    with pytest.raises(StudentError, match="the student failed with .*engine exploded"):
+        PLD(teacher_lm=teacher, student_lm=student, progress=False).compile(
+            dspy.Predict(ToySignature), trainset=toy_examples(4, 4), valset=toy_examples(8, 8, start=100))
+
+
+def test_a_student_with_no_valid_answer_stops_the_compile():
+    from pld.errors import StudentError
+
+    teacher, _ = function_lm(rule_writing_teacher, "teacher")
+    student, _ = function_lm(lambda system, user: {"label": "maybe"}, "never-valid")
+    with pytest.raises(StudentError, match="no valid label"):
+        PLD(teacher_lm=teacher, student_lm=student, progress=False).compile(
+            dspy.Predict(ToySignature), trainset=toy_examples(4, 4), valset=toy_examples(8, 8, start=100))

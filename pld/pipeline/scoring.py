@@ -14,6 +14,9 @@ from pld.pipeline.render import render_instructions, with_rules
 from pld.rules import example_key
 
 
+MIN_EXAMPLES_FOR_NO_VALID = 8  # a batch this large with no valid label is a broken student, not bad luck
+
+
 class StudentScorer:
     """Scores rule lists by Macro F1 on the student, remembering every answer it has seen.
 
@@ -62,8 +65,16 @@ class StudentScorer:
 
     def _ask(self, program: dspy.Module, prompt: str, examples: list[dspy.Example]) -> None:
         predictions, _ = run_program(program, examples, self.student_lm, num_threads=self.num_threads)
-        for example, prediction in zip(examples, predictions):
-            self._answers[(prompt, example_key(example))] = self.metric.predicted_label(prediction)
+        answers = [self.metric.predicted_label(prediction) for prediction in predictions]
+        labels = set(self.metric.labels or ())
+        if len(examples) >= MIN_EXAMPLES_FOR_NO_VALID and not any(answer in labels for answer in answers):
+            from pld.errors import StudentError
+
+            raise StudentError(f"the student gave no valid label ({', '.join(sorted(labels))}) on any of "
+                               f"{len(examples)} examples: check that it can answer this task's format "
+                               "(pld evaluate shows its answers) before selecting rules with it")
+        for example, answer in zip(examples, answers):
+            self._answers[(prompt, example_key(example))] = answer
         self.queries += len(examples)
         if self.on_query is not None:
             self.on_query(len(examples))
