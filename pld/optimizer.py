@@ -178,10 +178,11 @@ class PLD(Teleprompter):
                                num_threads=threads)
 
         traced = trace_sample(trainset, metric.label_field, config.max_traces, config.seed)
+        trace_failures: list[str] = []
         with _phase("traces", counter, phases):
             traces = collect_traces(teacher, teacher_lm, traced, task=task, label_field=metric.label_field,
                                     mode=config.trace_mode, budget=teacher_budget, progress=config.progress,
-                                    contrast=config.contrast_traces)
+                                    contrast=config.contrast_traces, failures=trace_failures)
         refused: list[RejectedRule] = []
         merge_failures = MergeFailures()
         with _phase("synthesis", counter, phases):
@@ -237,7 +238,9 @@ class PLD(Teleprompter):
             repair_rounds=repair.rounds, rejected_rules=refused + repair.rejected,
             warnings=selection.warnings + repair.warnings + _confirmation_warning(confirmation)
                      + ([f"{merge_failures.count} cluster merge(s) failed; their first micro-rules stood in"]
-                        if merge_failures.count else []),
+                        if merge_failures.count else [])
+                     + ([f"{len(trace_failures)} teacher trace(s) failed and were skipped (first: "
+                         f"{trace_failures[0][:120]})"] if trace_failures else []),
             confirmation=confirmation,
             phases={name: PhaseCost(seconds=round(seconds, 3), usage=counter.by_phase().get(name, {}))
                     for name, seconds in phases.items()},

@@ -14,7 +14,7 @@ import dspy
 from tqdm.auto import tqdm
 
 from pld.budget import CallBudget
-from pld.errors import BudgetExceeded
+from pld.errors import BackendError, BudgetExceeded
 from pld.faults import raise_if_backend_fault, redact
 from pld.rules import Trace, example_key, generalize_rule
 from pld.pipeline.teacher import Contrast, Teacher
@@ -59,11 +59,15 @@ def collect_traces(
     budget: CallBudget | None = None,
     progress: bool = True,
     contrast: bool = False,
+    failures: list[str] | None = None,
 ) -> list[Trace]:
-    """One trace per example; a failed teacher call is logged and skipped, a spent budget stops."""
+    """One trace per example; a failed teacher call is logged, recorded in ``failures`` and
+    skipped, a spent budget stops. When more than half the calls fail (three at least), the
+    teacher is broken rather than unlucky: ``BackendError``."""
     traces: list[Trace] = []
     categories = categorical_fields(examples)
     contrasts = find_contrasts(examples, label_field) if mode == "label-conditioned" and contrast else {}
+    failed = 0
     for index, example in enumerate(tqdm(examples, desc="teacher traces", disable=not progress, leave=False)):
         gold = example.get(label_field) if label_field in example.keys() else None
         if mode == "label-conditioned" and gold is None:
@@ -83,7 +87,14 @@ def collect_traces(
             break
         except Exception as exc:  # noqa: BLE001 - one bad teacher answer must not end the run
             raise_if_backend_fault(exc, teacher_lm)  # ...but a teacher that cannot answer at all does
-            logger.warning("teacher trace failed for one example: %s", redact(str(exc)))
+            message = redact(str(exc))
+            logger.warning("teacher trace failed for one example: %s", message)
+            if failures is not None:
+                failures.append(message)
+            failed += 1
+            if failed >= 3 and failed > (index + 1) / 2:
+                raise BackendError(f"the teacher failed on {failed} of {index + 1} traces (last: {message[:200]}); "
+                                   "check it with `pld doctor`") from exc
             continue
         traces.append(_trace(example, mode, gold, result, categories))
     return traces
