@@ -14,7 +14,7 @@ import argparse
 import sys
 import time
 
-from _common import DATA_DIR, save_result
+from _common import DATA_DIR, ROOT, save_result
 
 from pld import LMOptions, make_lm
 from pld.evaluate import evaluate_program
@@ -78,7 +78,35 @@ def main() -> None:
                 before, after = zero["slices"][name], told["slices"][name]
                 print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
             sys.stdout.flush()
-    save_result("policy_probe", {"n": args.n, "seed": args.seed, "results": results})
+    payload = {"n": args.n, "seed": args.seed, "results": results}
+    save_result("policy_probe", payload)
+    write_page(payload)
+
+
+def write_page(payload: dict) -> None:
+    """benchmarks/POLICY_PROBE.md: every figure from the saved results."""
+    lines = ["# Which packaged student follows written rules?", "",
+             "Each model, each house-policy task: zero-shot, then the task's *true* policy (`policy.md`) written "
+             "into the instructions as PLD renders rules, on the same label-balanced test rows "
+             f"(n={payload['n']}, seed {payload['seed']}). A student that does not move when told the true policy "
+             "cannot gain from any rule PLD finds. Written by `python benchmarks/policy_probe.py` from "
+             "`results/policy_probe.json`.", "",
+             "| model | task | zero-shot [95% CI] | true policy [95% CI] | paired gain [95% CI] | s per row |",
+             "|---|---|---|---|---|---|"]
+    for result in payload["results"]:
+        zero, told, gain = result["runs"]["zero-shot"], result["runs"]["true policy"], result["gain"]
+        lines.append(f"| {result['model']} | {result['task']} | {zero['macro_f1']:.3f} [{zero['interval'][0]:.3f}, "
+                     f"{zero['interval'][1]:.3f}] | {told['macro_f1']:.3f} [{told['interval'][0]:.3f}, "
+                     f"{told['interval'][1]:.3f}] | {gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] | "
+                     f"{told['seconds'] / result['n']:.2f} |")
+    lines += ["", "Accuracy on each slice (the override that changed the gold label; `topic`: none did):", "",
+              "| model | task | slice | rows | zero-shot | true policy |", "|---|---|---|---|---|---|"]
+    for result in payload["results"]:
+        zero, told = result["runs"]["zero-shot"]["slices"], result["runs"]["true policy"]["slices"]
+        for name, before in zero.items():
+            lines.append(f"| {result['model']} | {result['task']} | {name} | {before['n']} | "
+                         f"{before['accuracy']:.2f} | {told[name]['accuracy']:.2f} |")
+    (ROOT / "benchmarks" / "POLICY_PROBE.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
