@@ -143,7 +143,7 @@ def test_server_calibrates_as_the_embedded_engine_does(server, data_dir):
     """Calibrated scoring on a server: each label's lift lowered by its content-free advantage
     (found by bisection over logit_bias, no log-probabilities): the embedded calibrated labels."""
     task = get_task("stereoset")
-    examples = task.load_splits(data_dir).val[:8]
+    examples = task.load_splits(data_dir).val[8:16]  # rows where calibration changes the 270M's label
     program = task.make_program()
     served = make_lm("openai/gemma3-270m", LMOptions(api_base=server, chat_format="gemma", cache=False, calibrate=True))
     embedded = make_lm("local/gemma3-270m", LMOptions(cache=False, calibrate=True))
