@@ -5,13 +5,15 @@
 It binds a free port on 127.0.0.1 and prints ``ready PORT`` once it accepts connections.
 
 MODE is one of:
-    ok          answers every request (chat: a StereoSet label; completions: top log-probabilities)
+    ok          answers every request (chat: a teacher's trace when one is asked for, else a StereoSet
+                label; completions: top log-probabilities)
+    labelonly   like ``ok``, but a StereoSet label even where a teacher's trace is asked for (garbled)
     401 / 404   refuses every request with that status
     429         rate-limits every request (Retry-After: 0)
     flaky       answers HTTP 500 to the first two requests, then like ``ok``
     silent      accepts the connection and never answers
     basic       like ``ok`` for ``Authorization: Basic`` user:secret, 401 otherwise
-    nojson      like ``ok``, but HTTP 500 for a structured-output request (as llama.cpp's server)
+    nojson      like ``labelonly``, but HTTP 500 for a structured-output request (as llama.cpp's server)
 
 ``GET /_count`` returns how many model requests arrived and the Authorization headers seen.
 """
@@ -27,6 +29,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ANSWER = "[[ ## label ## ]]\nunrelated\n\n[[ ## completed ## ]]"
+TRACE = ("[[ ## reasoning ## ]]\nThe filled-in word says nothing about the target.\n\n[[ ## rule ## ]]\n"
+         "If the filled-in word has nothing to do with the target, the answer is unrelated.\n\n[[ ## completed ## ]]")
 EXPECTED_BASIC = "Basic " + base64.b64encode(b"user:secret").decode()
 
 
@@ -90,7 +94,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(500, "json_schema is not supported")
         usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
         if self.path.endswith("/chat/completions"):
-            message = {"role": "assistant", "content": ANSWER}
+            asks_trace = "`rule`" in json.dumps(request.get("messages", [])) and mode not in ("labelonly", "nojson")
+            message = {"role": "assistant", "content": TRACE if asks_trace else ANSWER}
             return self._send(200, {"id": f"c{count}", "object": "chat.completion", "created": 0,
                                     "model": request.get("model", "x"), "usage": usage,
                                     "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})

@@ -212,7 +212,7 @@ def test_a_teacher_garbling_most_traces_aborts_with_the_count(serve, data_dir):
     from pld.metrics import macro_f1
     from pld.optimizer import PLD
 
-    teacher_base, student_base = serve("ok"), serve("401")  # "ok" answers the teacher with a label only
+    teacher_base, student_base = serve("labelonly"), serve("401")  # a label where a trace is asked for
     task = get_task("stereoset")
     splits = task.load_splits(str(data_dir), seed=0)
     teacher = make_lm("openai/x", LMOptions(api_base=teacher_base, cache=False))
