@@ -123,7 +123,7 @@ class PLDConfig(Settings):
 
 # `pld compile`'s and `pld compare`'s PLD: a compile on 2 cores in minutes.
 JOB_DEFAULTS = PLDConfig(max_candidates=6, max_rules=3, max_repair_rounds=1, max_teacher_calls=60,
-                         max_student_calls=1500, max_traces=12)
+                         max_student_calls=1500, max_traces=18)
 
 
 class CompileSettings(Settings):

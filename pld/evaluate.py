@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from pld.backends.info import backend_info
 from pld.backends.lm import default_concurrency
 from pld.backends.endpoints import EndpointStats, endpoint_stats, stats_since
+from pld.backends.label_paths import LabelPaths, counted_since, label_path_counts
 from pld.errors import PLDError, StudentError
 from pld.faults import raise_if_backend_fault, redact
 from pld.metrics import LabelScores, MacroF1
@@ -99,29 +100,9 @@ class EvalReport(BaseModel):
     predictions: list[str | None]
     # Served students (ollama/, openai/ with --chat-format): which path decoded the labels during this
     # run ("paths") and, where the engine says, why scoring fell back ("fallbacks"); None otherwise.
-    label_decoding: dict[str, dict[str, int]] | None = None
+    label_decoding: LabelPaths | None = None
     # A student on several servers (pld.backends.router): calls, failures and failovers per endpoint in this run.
     endpoints: list[EndpointStats] | None = None
-
-
-_ENGINE_COUNTERS = {"paths": "label_paths", "fallbacks": "fallback_reasons"}
-
-
-def _label_counts(lm: dspy.BaseLM) -> dict[str, dict[str, int]] | None:
-    """A served engine's label-path counters now (they run for the engine's lifetime)."""
-    engine = getattr(lm, "engine", None)
-    if backend_info(lm).kind not in ("ollama", "openai") or not hasattr(engine, "label_paths"):
-        return None
-    return {key: dict(getattr(engine, name)) for key, name in _ENGINE_COUNTERS.items() if hasattr(engine, name)}
-
-
-def _counted_since(before: dict[str, dict[str, int]] | None,
-                   after: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]] | None:
-    """What the counters added during the run: cached answers and earlier runs never reach it."""
-    if before is None or after is None:
-        return None
-    return {key: {name: n - before.get(key, {}).get(name, 0) for name, n in counts.items()
-                  if n > before.get(key, {}).get(name, 0)} for key, counts in after.items()}
 
 
 def evaluate_program(
@@ -137,7 +118,7 @@ def evaluate_program(
     sum of its endpoints' concurrency."""
     if num_threads is None:
         num_threads = default_concurrency(lm) if backend_info(lm).endpoints else 1
-    before, endpoints_before = _label_counts(lm), endpoint_stats(lm)
+    before, endpoints_before = label_path_counts(lm), endpoint_stats(lm)
     with counting({"student": lm}, phase="evaluate") as usage:
         predictions, latencies = run_program(program, examples, lm, num_threads=num_threads, progress=progress)
     totals = usage.totals()
@@ -151,6 +132,6 @@ def evaluate_program(
         mean_latency_s=statistics.fmean(ordered),
         p95_latency_s=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
         predictions=[metric.predicted_label(p) for p in predictions],
-        label_decoding=_counted_since(before, _label_counts(lm)),
+        label_decoding=counted_since(before, label_path_counts(lm)),
         endpoints=stats_since(endpoints_before, endpoint_stats(lm)),
     )

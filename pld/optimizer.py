@@ -14,6 +14,7 @@ import dspy
 from dspy.teleprompt.teleprompt import Teleprompter
 from tqdm.auto import tqdm
 
+from pld.backends.label_paths import counted_since, fallback_warning, label_path_counts
 from pld.budget import CallBudget
 from pld.config import PLDConfig, args_doc
 from pld.errors import ConfigError
@@ -155,10 +156,14 @@ class PLD(Teleprompter):
                     " (before budget caps)" if self.config.max_student_calls or self.config.max_teacher_calls else "")
 
         phases: dict[str, float] = {}
+        paths_before = label_path_counts(student_lm)
         # One LM as teacher and student counts once, as "teacher+student".
         with counting({"teacher": teacher_lm, "student": student_lm}) as counter:
             compiled = self._run(student, trainset, valset, teacher_lm, student_lm, metric, rng, counter, phases,
                                  estimate)
+        report = compiled.pld_report
+        report.label_decoding = counted_since(paths_before, label_path_counts(student_lm))
+        report.warnings += fallback_warning(report.label_decoding)
         if user_metric is not None:
             compiled.pld_report.metric_name = getattr(user_metric, "__name__", type(user_metric).__name__)
             compiled.pld_report.metric_val_score = _mean_metric(user_metric, valset, compiled.pld_report.final_answers,

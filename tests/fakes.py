@@ -6,6 +6,7 @@ DummyLM cannot react to instructions; these can, which is what rule selection ne
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Literal
 
@@ -42,6 +43,35 @@ class FunctionEngine:
 def function_lm(respond: Responder, name: str) -> tuple[dspy.LM, FunctionEngine]:
     engine = FunctionEngine(respond)
     return dspy.LM(f"test/{name}", engine=engine, cache=False), engine
+
+
+class ServedFunctionEngine(FunctionEngine):
+    """A ``FunctionEngine`` that counts its label paths as a served engine does: every
+    ``fallback_every``-th answer was "decoded" under a grammar because scoring could not settle it."""
+
+    def __init__(self, respond: Responder, fallback_every: int):
+        super().__init__(respond)
+        self.fallback_every = fallback_every
+        self.label_paths: Counter[str] = Counter()
+        self.fallback_reasons: Counter[str] = Counter()
+
+    def complete(self, request: dspy.lm15.Request) -> Response:
+        response = super().complete(request)
+        if len(self.requests) % self.fallback_every:
+            self.label_paths["logit-bias"] += 1
+        else:
+            self.label_paths["grammar"] += 1
+            self.fallback_reasons["the server has no tokenize endpoint"] += 1
+        return response
+
+
+def served_function_lm(respond: Responder, name: str, fallback_every: int = 4) -> tuple[dspy.BaseLM, ServedFunctionEngine]:
+    """A student that looks served (``openai/`` with a completions engine) to PLD's reports."""
+    from pld.backends.info import BackendInfo, BackendLM
+
+    engine = ServedFunctionEngine(respond, fallback_every)
+    lm = BackendLM(f"test/{name}", backend=BackendInfo(spec=f"openai/{name}", kind="openai"), engine=engine, cache=False)
+    return lm, engine
 
 
 def field_value(text: str, name: str) -> str:

@@ -22,6 +22,7 @@ from tests.fakes import (
     function_lm,
     rule_following_student,
     rule_writing_teacher,
+    served_function_lm,
     toy_examples,
 )
 
@@ -84,6 +85,22 @@ def _compile(**overrides):
         dspy.Predict(ToySignature), trainset=toy_examples(6, 6), valset=toy_examples(16, 8, start=100)
     )
     return compiled, teacher_engine, student_engine
+
+
+def test_a_served_students_label_fallbacks_reach_the_compile_report_and_pld_show():
+    from pld.artifacts.report_markdown import render_report_markdown
+
+    student, engine = served_function_lm(rule_following_student, "gemma", fallback_every=4)
+    compiled, _, _ = _compile(student_lm=student)
+    report = compiled.pld_report
+    fell_back = engine.fallback_reasons["the server has no tokenize endpoint"]
+    assert fell_back > 0 and report.label_decoding == {
+        "paths": {"logit-bias": engine.label_paths["logit-bias"], "grammar": fell_back},
+        "fallbacks": {"the server has no tokenize endpoint": fell_back}}
+    assert any(f"label decoding fell back {fell_back} time(s)" in warning for warning in report.warnings)
+    assert f"student label paths: grammar {fell_back}" in report.summary()
+    page = render_report_markdown("toy", "openai/gemma", "openai/gemma", report)
+    assert f"fell back: the server has no tokenize endpoint {fell_back}" in page  # report.md, shown by `pld show --all`
 
 
 def _rewrite_requests(teacher_engine) -> int:

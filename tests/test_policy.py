@@ -14,14 +14,18 @@ from pld.backends.local.labels import prefix_tokens
 from pld.backends.local.prompting import canonical_label, choice_grammar, label_spellings
 from pld.errors import DataError
 from pld.metrics import slice_accuracy
+from pld.budget import CallBudget
+from pld.pipeline.candidates import synthesize_candidates
 from pld.pipeline.clustering import cluster_traces
 from pld.pipeline.gains import holm_level
 from pld.pipeline.hygiene import predicts_label, screen_traces
+from pld.pipeline.teacher import Teacher
 from pld.pipeline.traces import categorical_fields
 from pld.programs.policy_data import SPLIT_SIZES, get_domain, load_policy_file, write_policy_files
 from pld.programs.policy_domains import DOMAINS
 from pld.rules import Trace
 from pld.tasks import get_task
+from tests.fakes import function_lm
 
 
 @pytest.mark.parametrize("name", sorted(DOMAINS))
@@ -70,8 +74,8 @@ def test_slice_accuracy_counts_each_slice():
     assert result == {"x": {"n": 2, "correct": 1, "accuracy": 0.5}, "y": {"n": 1, "correct": 0, "accuracy": 0.0}}
 
 
-def _trace(key: str, rule: str, gold: str, plan: str = "Enterprise") -> Trace:
-    return Trace(example_key=key, example_id=key, inputs={"plan": plan, "message": f"ticket {key}"},
+def _trace(key: str, rule: str, gold: str, plan: str = "Enterprise", message: str = "") -> Trace:
+    return Trace(example_key=key, example_id=key, inputs={"plan": plan, "message": message or f"ticket {key}"},
                  mode="label-conditioned", gold_label=gold, teacher_label=gold, rationale="", micro_rule=rule)
 
 
@@ -99,8 +103,28 @@ def test_clusters_never_mix_labels():
     traces += [_trace(f"f{i}", "If the plan is Enterprise, the answer is billing.", "billing") for i in range(4)]
     clusters, noise = cluster_traces(traces, min_samples=2)
     assert len(clusters) == 2 and not noise
-    assert all(len({t.gold_label for t in cluster.traces}) == 1 for cluster in clusters)
-    assert {t.gold_label for t in traces} <= set(labels)
+    assert sorted(tuple({t.gold_label for t in cluster.traces}) for cluster in clusters) == [("billing",), ("priority",)]
+
+
+def test_micro_rules_that_quote_their_example_still_cluster_and_only_the_merged_rule_is_screened():
+    """A micro-rule is one example's rule: quoting it is allowed until it would reach the student."""
+    labels = ("billing", "technical", "priority")
+    quoting = [_trace(f"q{i}", f'If the text mentions "API calls return error {code}", the answer is technical.',
+                      "technical", message=f"Our API calls return error {code} since this morning.")
+               for i, code in enumerate(["500", "TIMEOUT-3", "TIMEOUT-3"])]
+    lone = _trace("z", 'If the text mentions "the refund you promised for March", the answer is billing.', "billing",
+                  message="The refund you promised for March never reached my account.")
+    kept, dropped = screen_traces([*quoting, lone], labels)
+    assert len(kept) == 4 and not dropped
+    teacher_lm, _ = function_lm(lambda system, user: {"merged_rule": "If the message reports an API error, the "
+                                                                      "answer is technical."}, "merger")
+    refused: list = []
+    candidates = synthesize_candidates(Teacher(labels), teacher_lm, CallBudget("teacher"), kept, (), task="route",
+                                       labels=labels, embedder=None, eps=0.4, min_samples=2, max_candidates=4,
+                                       refused=refused)
+    assert [(c.source, c.cluster_size, c.text) for c in candidates] == [
+        ("cluster", 3, "If the message reports an API error, the answer is technical.")]
+    assert [(r.stage, r.kind) for r in refused] == [("candidate", "restates-input")]  # the lone quoting rule
 
 
 def test_labels_are_decoded_in_the_spelling_a_model_prefers():

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pld.backends.endpoints import EndpointStats
+from pld.backends.label_paths import LabelPaths, describe_label_paths
 from pld.metrics import LabelScores
 from pld.pipeline.confirm import Confirmation
 from pld.pipeline.repair import RepairRound
@@ -63,6 +64,9 @@ class RunReport(BaseModel):
     # dropped every list early. Scores of a program without rules are on these. None: all of them.
     baseline_val_examples: int | None = None
     endpoints: dict[str, list[EndpointStats]] | None = None  # per role on several servers: calls, failures, failovers
+    # A served student: how its labels were decoded during the compile, and why scoring fell back
+    # (pld.backends.label_paths); None for an embedded or chat student.
+    label_decoding: LabelPaths | None = None
 
     def example_refs(self, keys: Sequence[str]) -> list[ExampleRef]:
         """The training examples behind ``keys``: id and a short excerpt, from the run's traces.
@@ -110,4 +114,6 @@ class RunReport(BaseModel):
                          f"{totals['input_tokens']} prompt + {totals['output_tokens']} completion tokens")
         for role, endpoints in (self.endpoints or {}).items():
             lines += [f"{role} endpoint {stats.describe()}" for stats in endpoints]
+        if self.label_decoding is not None:
+            lines.append(f"student label paths: {describe_label_paths(self.label_decoding)}")
         return "\n".join(lines)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pld.pipeline.render import _environment
 from pld.artifacts.report import RunReport
+from pld.backends.label_paths import describe_label_paths
 from pld.rules import ExampleRef, excerpt
 
 
@@ -26,7 +27,7 @@ def ref_md(ref: ExampleRef) -> str:
 
 def template_helpers() -> dict[str, Callable[..., Any]]:
     """What report.md.j2, review.md.j2 and provenance.md.j2 call."""
-    return {"md": md, "ref_md": ref_md, "excerpt": excerpt}
+    return {"md": md, "ref_md": ref_md, "excerpt": excerpt, "describe_label_paths": describe_label_paths}
 
 
 def render_report_markdown(task: str, teacher: str, student: str, report: RunReport) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pld.backends.label_paths import LabelPaths, describe_label_paths
 from pld.evaluate import EvalReport
 
 
@@ -27,10 +28,7 @@ def eval_table(task: str, student: str, strategy: str, report: EvalReport) -> st
     return "\n".join(lines)
 
 
-def label_paths_line(counts: dict[str, dict[str, int]]) -> str:
+def label_paths_line(counts: LabelPaths) -> str:
     """Which path decoded a served student's labels, and why scoring fell back: a scored label and
     one constrained by a grammar or schema can differ, so the table says how many of each."""
-    paths = ", ".join(f"{name} {n}" for name, n in sorted(counts.get("paths", {}).items())) or "none (all cached)"
-    fallbacks = counts.get("fallbacks") or {}
-    why = "; fell back: " + ", ".join(f"{reason} {n}" for reason, n in sorted(fallbacks.items())) if fallbacks else ""
-    return f"  label paths       {paths}{why}"
+    return f"  label paths       {describe_label_paths(counts)}"

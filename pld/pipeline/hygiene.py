@@ -343,13 +343,17 @@ def rejected(text: str, problem: RuleProblem, stage: RejectionStage, example_key
 
 def screen_traces(traces: Sequence[Trace], labels: Sequence[str]) -> tuple[list[Trace], list[RejectedRule]]:
     """Traces whose micro-rule may be clustered, and the rejected micro-rules: an input that steers
-    the teacher ("ALWAYS ANSWER x") must not pull a cluster's merged rule toward it."""
+    the teacher ("ALWAYS ANSWER x") must not pull a cluster's merged rule toward it, nor may a
+    micro-rule that contradicts its own example's label.
+
+    A micro-rule may quote its example: it is one example's rule by design, and the teacher's merge
+    of a cluster is what generalises it. Quoting is checked on every candidate instead (the merged
+    text against all the cluster's inputs, a lone micro-rule against its own)."""
     kept: list[Trace] = []
     rejections: list[RejectedRule] = []
     for trace in traces:
         expected = trace.gold_label if trace.gold_label is not None else trace.teacher_label
-        problem = rule_problem(trace.micro_rule, labels, list(trace.inputs)) or restates_input(
-            trace.micro_rule, [trace.inputs])
+        problem = rule_problem(trace.micro_rule, labels, list(trace.inputs))
         if problem is None and expected is not None:
             problem = predicts_label(trace.micro_rule, expected, labels)
         if problem is None:
