@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,10 @@ import time
 from _common import DATA_DIR, RESULTS, ROOT, save_result
 
 from pld import load
-from pld.jobs import evaluate_task, sample
+from pld import macro_f1
+from pld.config import JOB_DEFAULTS
+from pld.evaluate import evaluate_program
+from pld.jobs import sample
 from pld.metrics import slice_accuracy
 from pld.pipeline.gains import macro_f1_interval, paired_gain
 from pld.tasks import get_task
@@ -41,6 +45,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n-test", type=int, default=150)
     parser.add_argument("--report-only", action="store_true", help="write MAIN_JOB.md from the saved results")
+    parser.add_argument("--keep-artifact", metavar="DIR",
+                        help="copy the first seed's artifact here (the repository's committed main-job artifact)")
     args = parser.parse_args()
     if args.report_only:
         write_page(json.loads((RESULTS / "main_job.json").read_text()))
@@ -52,11 +58,15 @@ def main() -> None:
             out = os.path.join(scratch, f"artifact-{seed}")
             seconds = compile_cold(args.task, seed, out, scratch)
             program = load(out)
+            if args.keep_artifact and seed == args.seeds[0]:
+                shutil.rmtree(args.keep_artifact, ignore_errors=True)
+                shutil.copytree(out, args.keep_artifact)
             rules = [predictor.signature.instructions for predictor in program.predictors()]
             examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, args.n_test, seed)
-            compiled = evaluate_task(args.task, split="test", limit=args.n_test, seed=seed, data_dir=str(DATA_DIR),
-                                     program=program)
-            zero = evaluate_task(args.task, split="test", limit=args.n_test, seed=seed, data_dir=str(DATA_DIR))
+            student = program.predictors()[0].lm  # the artifact's student, with the decoding its rules were chosen under
+            metric = macro_f1(task.label_field, task.labels)
+            compiled = evaluate_program(program, examples, student, metric, progress=f"PLD seed {seed}")
+            zero = evaluate_program(task.make_program(), examples, student, metric, progress=f"zero-shot seed {seed}")
             gold = [str(example[task.label_field]) for example in examples]
             gain = paired_gain(gold, zero.predictions, compiled.predictions, task.labels, seed=seed)
             row = {"seed": seed, "compile_seconds": round(seconds, 1), "n_test": len(examples),
@@ -79,17 +89,21 @@ def main() -> None:
                 after = row["slices"]["pld"][name]
                 print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
             sys.stdout.flush()
-    payload = {"task": args.task, "cores": os.cpu_count(), "rows": rows}
+    payload = {"task": args.task, "cores": os.cpu_count(), "max_traces": JOB_DEFAULTS.max_traces, "rows": rows}
     save_result("main_job", payload)
     write_page(payload)
 
 
 def write_page(payload: dict) -> None:
+    (ROOT / "benchmarks" / "MAIN_JOB.md").write_text(page_text(payload), encoding="utf-8")
+
+
+def page_text(payload: dict) -> str:
     """benchmarks/MAIN_JOB.md: every figure from the saved results."""
     rows = payload["rows"]
     lines = ["# The README's main job, measured", "",
              f"`pld compile` (task `{payload['task']}`, defaults: Qwen2.5-Coder-1.5B as teacher and student, 200 "
-             "training examples of which 12 are traced, 100 validation examples: 70 select, 30 confirm), run cold "
+             f"training examples of which {payload.get('max_traces', 12)} are traced, 100 validation examples: 70 select, 30 confirm), run cold "
              "(an empty response cache) once per seed on "
              f"{payload['cores']} CPU cores; then the compiled program and zero-shot on the same seeded, "
              "label-balanced sample of the **test** split, which no compile sees. Written by "
@@ -114,7 +128,9 @@ def write_page(payload: dict) -> None:
     for row in rows:
         texts = [rule["text"] for rule in row["rules"] or []]
         lines.append(f"- seed {row['seed']}: " + ("; ".join(f"“{text}”" for text in texts) if texts else "none"))
-    (ROOT / "benchmarks" / "MAIN_JOB.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for note in payload.get("notes", []):  # prose about the run, kept in the results file beside its figures
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -84,6 +84,10 @@ def main() -> None:
 
 
 def write_page(payload: dict) -> None:
+    (ROOT / "benchmarks" / "POLICY_PROBE.md").write_text(page_text(payload), encoding="utf-8")
+
+
+def page_text(payload: dict) -> str:
     """benchmarks/POLICY_PROBE.md: every figure from the saved results."""
     lines = ["# Which packaged student follows written rules?", "",
              "Each model, each house-policy task: zero-shot, then the task's *true* policy (`policy.md`) written "
@@ -106,7 +110,9 @@ def write_page(payload: dict) -> None:
         for name, before in zero.items():
             lines.append(f"| {result['model']} | {result['task']} | {name} | {before['n']} | "
                          f"{before['accuracy']:.2f} | {told[name]['accuracy']:.2f} |")
-    (ROOT / "benchmarks" / "POLICY_PROBE.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for note in payload.get("notes", []):  # prose about the run, kept in the results file beside its figures
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -117,6 +117,11 @@ def main() -> None:
 
 
 def write_page(results: dict) -> None:
+    (RESULTS.parent / "USER_PROGRAM.md").write_text(page_text(results), encoding="utf-8")
+    print(f"wrote {RESULTS.parent / 'USER_PROGRAM.md'}")
+
+
+def page_text(results: dict) -> str:
     lines = ["# A user's own program: PLD's default models on the refund desk's policy data", "",
              "Written by `benchmarks/user_program.py` from `results/user_program.json`. The program is a user's",
              "own `dspy.Signature` with a `Literal` label and `dspy.Predict`, the metric a plain exact-match",
@@ -141,8 +146,9 @@ def write_page(results: dict) -> None:
                   f"{run['slices']['pld'][name]['accuracy']:.2f}"
                   for name, before in run["slices"]["zero_shot"].items()]
         lines.append("")
-    (RESULTS.parent / "USER_PROGRAM.md").write_text("\n".join(lines).rstrip() + "\n")
-    print(f"wrote {RESULTS.parent / 'USER_PROGRAM.md'}")
+    for note in results.get("notes", []):  # prose about the run, kept in the results file beside its figures
+        lines += ["", note]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 if __name__ == "__main__":

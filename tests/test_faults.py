@@ -257,3 +257,21 @@ def test_options_are_checked():
         make_lm("openai/x", LMOptions(api_base="http://127.0.0.1:1/v1", timeout=0), check=False)
     with pytest.raises(ConfigError, match="retries"):
         make_lm("openai/x", LMOptions(api_base="http://127.0.0.1:1/v1", num_retries=-1), check=False)
+
+
+def test_a_server_that_names_no_turn_format_gets_the_chat_route_with_the_fix_said(serve, caplog):
+    from pld.backends.info import backend_info
+    from pld.backends.lm import make_lm
+    from pld.backends.options import LMOptions
+
+    base = serve("ok")
+    with caplog.at_level("WARNING", logger="pld.backends.lm"):
+        lm = make_lm("openai/x", LMOptions(api_base=base))
+    assert backend_info(lm).chat_format is None
+    assert "does not say which turn format x uses (it has no tokenize endpoint and no chat template)" in caplog.text
+    assert "pass --chat-format gemma or --chat-format chatml" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pld.backends.lm"):
+        make_lm("openai/x", LMOptions(api_base=base, chat_format="chat"))
+    assert "turn format" not in caplog.text  # said: the chat route, no question asked
+

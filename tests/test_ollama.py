@@ -18,7 +18,8 @@ import pytest
 from pld.backends.info import backend_info
 from pld.backends.lm import make_lm
 from pld.backends.ollama import ollama_lm
-from pld.backends.ollama_engine import OllamaEngine, chat_format_of, estimate_tokens, pick_label, size_num_ctx
+from pld.backends.ollama_engine import OllamaEngine, estimate_tokens, pick_label, size_num_ctx
+from pld.backends.turn_format import format_of_template
 from pld.backends.options import LMOptions
 from pld.errors import BackendError, ConfigError
 from pld.faults import backend_error, fault_kind
@@ -91,7 +92,7 @@ def test_labels_come_from_the_best_listed_token_that_starts_exactly_one():
     assert pick_label([("anti", -1.0), ("st", -0.5), ("[[", -0.1)], LABELS) == "stereotype"
     assert pick_label([("x", -0.1)], LABELS) is None
     assert pick_label([("A", -0.1)], ("Apple", "Avocado")) is None  # shared by two: decode instead
-    assert chat_format_of("<|im_start|>{{ .Prompt }}") == "chatml" and chat_format_of("[INST]") is None
+    assert format_of_template("<|im_start|>{{ .Prompt }}") == "chatml" and format_of_template("[INST]") is None
 
 
 def test_a_label_is_scored_from_log_probabilities_with_a_sized_window():

@@ -7,6 +7,7 @@ the command line, and llama.cpp servers over the embedded Gemma weights for labe
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -183,27 +184,39 @@ def two_llama_servers(llama_servers):
     return llama_servers(2)
 
 
+def _labels(lm, examples) -> list[str]:
+    predictions, _ = run_program(get_task("stereoset").make_program(), examples, lm)
+    return [p.label for p in predictions]
+
+
 @pytest.fixture(scope="module")
 def reference(two_llama_servers, data_dir):
     """The labels one llama.cpp server gives the first StereoSet validation examples (label scoring)."""
-    task = get_task("stereoset")
-    examples = task.load_splits(data_dir).val[:4]
+    examples = get_task("stereoset").load_splits(data_dir).val[:4]
     lm = make_lm("openai/gemma3-270m", LMOptions(api_base=two_llama_servers[0].base, chat_format="gemma", cache=False))
-    predictions, _ = run_program(task.make_program(), examples, lm)
-    return examples, [p.label for p in predictions]
+    return examples, _labels(lm, examples)
 
 
 @pytest.mark.model
-def test_two_llama_servers_give_the_one_server_labels(two_llama_servers, reference):
-    examples, labels = reference
+@pytest.mark.parametrize("calibrate", [None, False], ids=["task-default", "plain"])
+def test_a_pool_decodes_exactly_like_one_of_its_servers(two_llama_servers, data_dir, calibrate):
+    """Same calibration default, same tokenizer discovery, same labels, on the same rows; a pool of
+    servers changes throughput, never answers."""
     task = get_task("stereoset")
-    bases = ",".join(server.base for server in two_llama_servers)
-    lm = make_lm("openai/gemma3-270m", LMOptions(api_base=bases, chat_format="gemma", cache=False))
-    report = evaluate_program(task.make_program(), examples, lm, macro_f1(task.label_field, task.labels),
-                              num_threads=None)
-    assert report.predictions == labels
+    examples = task.load_splits(data_dir).val[4:12]
+    one = task.default_options("openai/gemma3-270m", LMOptions(api_base=two_llama_servers[0].base, chat_format="gemma",
+                                                               calibrate=calibrate, cache=False))
+    pooled = task.default_options("openai/gemma3-270m", dataclasses.replace(
+        one, api_base=",".join(server.base for server in two_llama_servers), calibrate=calibrate))
+    assert pooled.calibrate == one.calibrate == (calibrate is None)  # StereoSet calibrates by default
+    single = make_lm("openai/gemma3-270m", one)
+    expected = _labels(single, examples)
+    report = evaluate_program(task.make_program(), examples, make_lm("openai/gemma3-270m", pooled),
+                              macro_f1(task.label_field, task.labels), num_threads=None)
+    assert report.predictions == expected
     assert all(stats.calls >= 1 and stats.failures == 0 for stats in report.endpoints), report.endpoints
-    assert sum(report.label_decoding["paths"].values()) == len(examples)  # each label says its path
+    assert report.label_decoding == {"paths": {"logit-bias": len(examples)}, "fallbacks": {}}, report.label_decoding
+    assert dict(single.engine.label_paths) == {"logit-bias": len(examples)}, single.engine.fallback_reasons
 
 
 @pytest.mark.model

@@ -245,8 +245,22 @@ def test_server_scores_a_yes_no_label(server):
 
 
 @pytest.mark.model
+def test_the_turn_format_is_found_from_the_servers_tokenizer(server, caplog):
+    """Without --chat-format, a llama.cpp server's tokenizer says the model is Gemma: labels are
+    scored through /v1/completions (the fast path), and the log says where the format came from."""
+    from pld.backends.info import backend_info
+
+    with caplog.at_level("INFO", logger="pld.backends.lm"):
+        lm = make_lm("openai/gemma3-270m", LMOptions(api_base=server, cache=False))
+    assert backend_info(lm).chat_format == "gemma" and lm.model.startswith("openai-completions/")
+    assert "from its tokenizer, which has <start_of_turn> as one special token" in caplog.text
+    kept = make_lm("openai/gemma3-270m", LMOptions(api_base=server, cache=False, chat_format="chat"))
+    assert backend_info(kept).chat_format is None and kept.model == "openai/gemma3-270m"
+
+
+@pytest.mark.model
 def test_chat_route_stops_at_the_token_cap(server):
-    lm = make_lm("openai/gemma3-270m", LMOptions(api_base=server, max_tokens=24, cache=False))
+    lm = make_lm("openai/gemma3-270m", LMOptions(api_base=server, max_tokens=24, cache=False, chat_format="chat"))
     lm(messages=[{"role": "user", "content": "Count from 1 to 500, one number per line."}])
     assert lm.history[-1]["usage"]["completion_tokens"] <= 24  # uncapped, this server runs to a full context
 

@@ -455,7 +455,7 @@ def test_source_flag_reaches_the_loaders(monkeypatch: pytest.MonkeyPatch) -> Non
         parser.parse_args(["compile", "--source", "web"])
 
 
-def test_each_task_has_a_calibration_default_that_students_take_where_their_engine_scores_labels():
+def test_each_task_has_a_calibration_default_that_students_take_where_their_engine_scores_labels(tmp_path):
     from pld.backends.options import LMOptions
 
     stereoset, contract = get_task("stereoset"), get_task("contract_nli")
@@ -465,6 +465,12 @@ def test_each_task_has_a_calibration_default_that_students_take_where_their_engi
     served = LMOptions(api_base="http://127.0.0.1:8000/v1", chat_format="gemma")
     assert stereoset.default_options("openai/gemma3-270m", served).calibrate is True  # a completions server scores
     pool = LMOptions(api_base="http://a:8000/v1,http://b:8000/v1", chat_format="gemma")
-    assert stereoset.default_options("openai/gemma3-270m", pool).calibrate is False  # pools do not calibrate
+    assert stereoset.default_options("openai/gemma3-270m", pool).calibrate is True  # decodes as one of its servers
+    mixed = tmp_path / "router.yaml"
+    mixed.write_text("model_list:\n"
+                     "  - {model_name: g, litellm_params: {model: openai/g, api_base: 'http://a:8000/v1'}}\n"
+                     "  - {model_name: g, litellm_params: {model: ollama/g, api_base: 'http://b:11434'}}\n")
+    routed = LMOptions(router=str(mixed), chat_format="gemma")
+    assert stereoset.default_options("openai/g", routed).calibrate is False  # an Ollama endpoint has no logit_bias
     assert stereoset.default_options("openai/gpt-4o-mini", LMOptions()).calibrate is False  # a chat route generates
     assert stereoset.default_options("local/gemma3-270m", LMOptions(calibrate=False)).calibrate is False  # said: kept

@@ -9,9 +9,10 @@ compile reports say how many of each a run used: the counts are taken before and
 
 from __future__ import annotations
 
-import dspy
+from typing import TYPE_CHECKING
 
-from pld.backends.info import backend_info
+if TYPE_CHECKING:
+    import dspy
 
 LabelPaths = dict[str, dict[str, int]]  # {"paths": {path: n}, "fallbacks": {reason: n}}
 
@@ -20,6 +21,8 @@ _COUNTERS = {"paths": "label_paths", "fallbacks": "fallback_reasons"}
 
 def label_path_counts(lm: dspy.BaseLM) -> LabelPaths | None:
     """A served engine's counters now; None for an LM that does not decode labels itself."""
+    from pld.backends.info import backend_info  # DSPy: not for `pld show`, which imports this module
+
     engine = getattr(lm, "engine", None)
     if backend_info(lm).kind not in ("ollama", "openai") or not hasattr(engine, "label_paths"):
         return None

@@ -18,6 +18,7 @@ LiteLLM Router config): ``pld.backends.router``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -26,8 +27,9 @@ import dspy
 from pld.backends.info import BackendInfo, BackendLM, LabelDecoding, backend_info
 from pld.backends.ollama import ollama_lm
 from pld.backends.openai_compat import SERVER_MAX_TOKENS, check_reachable, completions_engine
-from pld.backends.options import CALIBRATION_NEEDS_SCORING, LABEL_MODES, LMOptions, is_pool
+from pld.backends.options import CALIBRATION_NEEDS_SCORING, CHAT_ROUTE, LABEL_MODES, LMOptions, is_pool
 from pld.backends.router import ENDPOINT_CONCURRENCY, pool_lm, split_api_bases
+from pld.backends.turn_format import detect_turn_format
 from pld.errors import BackendError, ConfigError
 from pld.faults import check_url, redact, split_credentials
 
@@ -65,10 +67,33 @@ def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) 
     if backend == "openai":
         if check and options.api_base is not None:
             check_reachable(split_credentials(options.api_base)[0], options.timeout)
+            options = _with_turn_format(name, options)
+        if options.chat_format == CHAT_ROUTE:
+            options = dataclasses.replace(options, chat_format=None)
         return _openai_lm(name, options)
     info = BackendInfo(spec=spec, kind="litellm", server=_shown(options.api_base), timeout=options.timeout)
     return BackendLM(spec, backend=info, cache=options.cache, **options.generation_kwargs(),
                      **options.request_kwargs())
+
+
+def _with_turn_format(model: str, options: LMOptions) -> LMOptions:
+    """``options`` with the turn format the server names for its model (``--chat-format`` unset);
+    where it names none, the slow chat route is announced with the fix."""
+    if options.chat_format is not None:
+        return options
+    url, headers = split_credentials(options.api_base or "")
+    found, how = detect_turn_format(url, model, api_key=os.environ.get("OPENAI_API_KEY") or "none", headers=headers,
+                                    timeout=options.timeout)
+    if found is not None:
+        logger.info("%s serves %s in the %s turn format (from %s): labels are scored through /v1/completions as "
+                    "with --chat-format %s (--chat-format chat keeps the chat route)", redact(url), model, found, how,
+                    found, found)
+        return dataclasses.replace(options, chat_format=found)
+    logger.warning("%s does not say which turn format %s uses (%s): each label is generated through its chat route, "
+                   "which is many times slower on llama.cpp servers than scoring; pass --chat-format gemma or "
+                   "--chat-format chatml (the model's format) to score labels, or --chat-format chat to keep this "
+                   "route and silence this warning", redact(url), model, how)
+    return options
 
 
 def _check_options(options: LMOptions) -> None:

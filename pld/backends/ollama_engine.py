@@ -29,6 +29,7 @@ from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.local.prompting import COMPLETED_MARKER, OutputField, decode_fields, field_header, parse_output_fields
 from pld.backends.local.prompting import canonical_label, label_spellings, render_chat
+from pld.backends.turn_format import format_of_template
 from pld.errors import BackendError
 
 TOP_LOGPROBS = 20
@@ -51,15 +52,6 @@ def size_num_ctx(needed: int, *, current: int, context_length: int | None) -> in
     and at most the model's context length."""
     size = max(current, MIN_NUM_CTX, 1 << max(needed - 1, 1).bit_length())
     return min(size, context_length) if context_length else size
-
-
-def chat_format_of(template: str | None) -> str | None:
-    """The turn format PLD renders for an Ollama template, or None when it is neither Gemma's nor ChatML."""
-    if template and "<start_of_turn>" in template:
-        return "gemma"
-    if template and "<|im_start|>" in template:
-        return "chatml"
-    return None
 
 
 def pick_label(top: list[tuple[str, float]], choices: tuple[str, ...]) -> str | None:
@@ -234,7 +226,7 @@ class OllamaEngine:
             info = dict(shown.modelinfo or {})
             arch = info.get("general.architecture")
             length = info.get(f"{arch}.context_length") if arch else None
-            self._model = (chat_format_of(shown.template), int(length) if length else None)
+            self._model = (format_of_template(shown.template), int(length) if length else None)
         return self._model
 
     def _raise_mapped(self, exc: Exception) -> None:

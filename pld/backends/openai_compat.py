@@ -31,7 +31,7 @@ from pld.backends.local.labels import prefix_tokens
 from pld.backends.local.prompting import label_spellings, choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
 from pld.backends.options import LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
-from pld.backends.served_tokens import ServerTokenizer
+from pld.backends.served_tokens import NO_TOKENIZER, ServerTokenizer, TokenizerBusy
 from pld.errors import BackendError
 from pld.faults import redact, split_credentials
 
@@ -310,16 +310,20 @@ class CompletionsEngine:
             def tokenize(text: str) -> list[int]:
                 tokens = self.tokenizer.answer_tokens(text)
                 if not tokens:
-                    raise ScoringFallback("the server has no tokenize endpoint")
+                    raise ScoringFallback(NO_TOKENIZER)
                 return tokens
 
             try:
-                self._owner_cache[choices] = prefix_tokens(choices, tokenize)
+                owners = prefix_tokens(choices, tokenize)
+            except TokenizerBusy:
+                raise  # this call falls back; the next one asks again
             except ScoringFallback:
-                self._owner_cache[choices] = None
+                owners = None
+            with self._lock:
+                self._owner_cache[choices] = owners
         owners = self._owner_cache[choices]
         if owners is None:
-            raise ScoringFallback("the server has no tokenize endpoint")
+            raise ScoringFallback(NO_TOKENIZER)
         return owners
 
     def _streamed_probe(self, call: Any, text: str, top_n: int) -> tuple[dict[str, float], int] | None:

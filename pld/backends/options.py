@@ -86,20 +86,17 @@ class RoleOptions:
 
 CALIBRATION_NEEDS_SCORING = (
     "calibrated label scores (--calibrate, or an artifact compiled with them) need an engine that scores labels: "
-    "the embedded backend (local/...) or one completions server (openai/ with --api-base and --chat-format). "
+    "the embedded backend (local/...) or completions servers (openai/ with --api-base and --chat-format). "
     "Elsewhere pass --no-calibrate (in Python, pld.load(..., calibrate=False)); labels can then differ from those "
     "the rules were selected with."
 )
 
 
+TURN_FORMATS = ("gemma", "chatml")  # the turn formats PLD renders (pld.backends.local.prompting.CHAT_FORMATS)
+CHAT_ROUTE = "chat"  # --chat-format chat: the server's own chat route, without asking it for a turn format
+CHAT_FORMAT_CHOICES = (*TURN_FORMATS, CHAT_ROUTE)
+
+
 def is_pool(options: LMOptions) -> bool:
     """Whether ``options`` name several servers (a comma-separated ``api_base``) or a router config."""
     return options.router is not None or "," in (options.api_base or "")
-
-
-def can_calibrate(spec: str, options: LMOptions) -> bool:
-    """Whether ``spec`` with ``options`` builds an engine that calibrates label scores: the embedded
-    backend, or one completions server (``openai/`` with ``chat_format``; not a pool)."""
-    if spec.startswith("local/"):
-        return True
-    return spec.startswith("openai/") and options.chat_format is not None and not is_pool(options)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 
 from pld.backends.endpoints import EndpointStats
-from pld.backends.options import CALIBRATION_NEEDS_SCORING, ROUTING_STRATEGIES, LMOptions
+from pld.backends.options import CALIBRATION_NEEDS_SCORING, ROUTING_STRATEGIES, TURN_FORMATS, LMOptions
 from pld.errors import BackendError, ConfigError, PLDError
 from pld.faults import check_url, redact, split_credentials
 
@@ -185,6 +185,20 @@ def endpoint_of(options: LMOptions, params: Mapping[str, Any], where: str) -> En
     return Endpoint("completions", name or model, str(address), **common)
 
 
+def can_calibrate(spec: str, options: LMOptions) -> bool:
+    """Whether ``spec`` with ``options`` builds an engine that calibrates label scores: the embedded
+    backend, or completions servers (``openai/`` with ``chat_format``), one or a pool of them (a
+    pool decodes exactly as one of its servers, so it calibrates as one; a router config that names
+    an Ollama or chat endpoint cannot)."""
+    if spec.startswith("local/"):
+        return True
+    if options.chat_format not in TURN_FORMATS:
+        return False
+    if options.router is not None:
+        return all(endpoint.kind == "completions" for endpoint in pool_config(spec, options).endpoints)
+    return spec.startswith("openai/")
+
+
 def affinity_key(system: str, turns: Sequence[tuple[str, str]]) -> str | None:
     """A hash of the prompt up to its last input field, or None when nothing is shared."""
     earlier, last = [text for _, text in turns[:-1]], turns[-1][1] if turns else ""
@@ -199,9 +213,9 @@ def pool_lm(spec: str, options: LMOptions, *, check: bool) -> dspy.BaseLM:
     from pld.backends.info import BackendInfo, BackendLM
     from pld.backends.ollama import ollama_model_name
 
-    if options.calibrate:
-        raise ConfigError(CALIBRATION_NEEDS_SCORING)
     config = pool_config(spec, options)
+    if options.calibrate and any(endpoint.kind != "completions" for endpoint in config.endpoints):
+        raise ConfigError(CALIBRATION_NEEDS_SCORING)
     strategy = config.settings.get("routing_strategy", options.routing_strategy)
     if strategy not in ROUTING_STRATEGIES:
         raise ConfigError(f"routing strategy {strategy!r} is not one of: {', '.join(ROUTING_STRATEGIES)}.")

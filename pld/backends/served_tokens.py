@@ -2,7 +2,10 @@
 scoring and ``logit_bias`` need, as the server (not PLD) splits the text.
 
 Servers name the endpoint differently; the first of ``TOKENIZE_ROUTES`` that answers is kept, and a
-server that answers none is not asked again.
+server that has none (every route answers 404 or the like) is not asked again. A tokenize request that
+fails for a passing reason (a timeout, a lost connection, a 5xx from a busy server) decides nothing
+about the server: that call falls back (``TokenizerBusy``) and the next one asks again, so one slow
+moment under load never turns a pool's label scoring off for the rest of a run.
 """
 
 from __future__ import annotations
@@ -10,6 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pld.backends.served_labels import ScoringFallback
+
+NO_TOKENIZER = "the server has no tokenize endpoint"
+
+
+class TokenizerBusy(ScoringFallback):
+    """The tokenize endpoint did not answer this time (timeout, connection, 5xx): not remembered."""
+
+    def __init__(self, detail: str):
+        super().__init__("the server's tokenize endpoint did not answer in time")
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,7 @@ class ServerTokenizer:
             self._pieces[label] = self._spelled(label)
         pieces = self._pieces[label]
         if pieces is None:
-            raise ScoringFallback("the server has no tokenize endpoint")
+            raise ScoringFallback(NO_TOKENIZER)
         return pieces
 
     def _spelled(self, text: str) -> tuple[str, ...] | None:
@@ -93,11 +106,17 @@ class ServerTokenizer:
         return text if isinstance(text, str) else None
 
     def _post(self, path: str, body: dict) -> dict | None:
-        """The JSON answer of ``path`` under the server's root; None where the server has no such endpoint."""
+        """The JSON answer of ``path`` under the server's root; None where the server has no such
+        endpoint (4xx, or an answer that is not JSON); ``TokenizerBusy`` where it failed this time."""
         import httpx
 
         try:
             answer = httpx.post(f"{self.root}/{path}", json=body, headers=self.headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise TokenizerBusy(f"{type(exc).__name__}: {exc}") from exc
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise TokenizerBusy(f"HTTP {answer.status_code}")
+        try:
             return answer.json() if answer.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        except ValueError:
             return None

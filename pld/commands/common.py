@@ -9,15 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from pld.commands.types import non_negative_int, positive_int
-from pld.backends.options import (DEFAULT_RETRIES, DEFAULT_ROUTING_STRATEGY, DEFAULT_TIMEOUT_S, ROUTING_STRATEGIES,
-                                  LMOptions, RoleOptions)
+from pld.backends.options import (CHAT_FORMAT_CHOICES, DEFAULT_RETRIES, DEFAULT_ROUTING_STRATEGY, DEFAULT_TIMEOUT_S,
+                                  ROUTING_STRATEGIES, LMOptions, RoleOptions)
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
 # them equal to pld.tasks.TASKS.
 TASK_NAMES = ("stereoset", "contract_nli", "logiqa", "policy_support", "policy_refunds")
 DEFAULT_TASK = "policy_support"  # the main job: a house policy the default student can be taught
 
-CHAT_FORMATS = ("gemma", "chatml")  # pld.backends.local.prompting.CHAT_FORMATS, without importing DSPy
 
 NOTE = ("Note: tiny local models show how PLD works, not the quality the paper reports "
         "(a frontier teacher and Gemma-3 4B served by Ollama).")
@@ -82,9 +81,10 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
                              "of label scores (content-free input); "
                              "default: the task's setting, chosen by measurement (on for stereoset and logiqa, "
                              "off for contract_nli); a loaded artifact keeps its recorded setting unless this is given")
-    parser.add_argument("--chat-format", choices=CHAT_FORMATS, default=None,
-                        help="openai/ specs with --api-base: score labels from log-probabilities via /v1/completions, "
-                             "rendering prompts in this turn format")
+    parser.add_argument("--chat-format", choices=CHAT_FORMAT_CHOICES, default=None,
+                        help="openai/ specs with --api-base: score labels via /v1/completions, rendering prompts in "
+                             "this turn format (default: the one the server's chat template or tokenizer names; "
+                             "'chat': the server's chat route, which generates each label)")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S,
                         help=f"servers: seconds a request may wait for its answer (default {DEFAULT_TIMEOUT_S:g})")
     parser.add_argument("--retries", type=non_negative_int, default=DEFAULT_RETRIES,
@@ -105,7 +105,7 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
             for flag, _, kind, text in ROLE_SETTINGS:
                 if f"{role}-{flag}" in own:
                     continue
-                extra: dict[str, Any] = ({"choices": CHAT_FORMATS} if flag == "chat-format"
+                extra: dict[str, Any] = ({"choices": CHAT_FORMAT_CHOICES} if flag == "chat-format"
                                          else {"metavar": _METAVARS.get(flag, "N")})
                 group.add_argument(f"--{role}-{flag}", dest=f"{role}_{flag.replace('-', '_')}", default=None,
                                    type=kind, help=f"the {role}'s {text}", **extra)

@@ -1,0 +1,53 @@
+"""A completions server's tokenizer over HTTP: a missing endpoint is remembered, a busy one is not."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pld.backends.served_tokens import NO_TOKENIZER, ServerTokenizer, TokenizerBusy
+
+
+class _Server:
+    """Answers ``httpx.post`` as llama-cpp-python's server would, after ``failures`` passing faults."""
+
+    def __init__(self, failures: list[BaseException | int]):
+        self.failures = list(failures)
+        self.paths: list[str] = []
+
+    def post(self, url: str, json: dict, headers: dict, timeout: float) -> httpx.Response:
+        path = url.split("127.0.0.1:8000/")[1]
+        self.paths.append(path)
+        request = httpx.Request("POST", url)
+        if self.failures:
+            failure = self.failures.pop(0)
+            if isinstance(failure, BaseException):
+                raise failure
+            return httpx.Response(failure, request=request)
+        if path == "extras/tokenize":
+            return httpx.Response(200, json={"tokens": [2, *range(10, 10 + len(json["input"].split()))]}, request=request)
+        return httpx.Response(404, request=request)
+
+
+def test_a_timeout_or_a_busy_server_falls_back_for_that_call_only(monkeypatch):
+    server = _Server([httpx.ReadTimeout("timed out"), 503])
+    monkeypatch.setattr(httpx, "post", server.post)
+    tokenizer = ServerTokenizer("http://127.0.0.1:8000/v1", "gemma")
+    with pytest.raises(TokenizerBusy, match="did not answer in time"):
+        tokenizer.prompt_tokens("the label")
+    with pytest.raises(TokenizerBusy) as busy:
+        tokenizer.prompt_tokens("the label")
+    assert busy.value.detail == "HTTP 503"
+    assert tokenizer.prompt_tokens("the label") == [2, 10, 11]  # asked again, and it answers
+    assert tokenizer.answer_tokens("the label") == [10, 11]
+
+
+def test_a_server_without_a_tokenize_endpoint_is_not_asked_again(monkeypatch):
+    server = _Server([404, 404, 404])
+    monkeypatch.setattr(httpx, "post", server.post)
+    tokenizer = ServerTokenizer("http://127.0.0.1:8000/v1", "gemma")
+    assert tokenizer.prompt_tokens("the label") is None
+    asked = len(server.paths)
+    assert tokenizer.prompt_tokens("the label") is None and len(server.paths) == asked
+    with pytest.raises(Exception, match=NO_TOKENIZER):
+        tokenizer.label_pieces("stereotype")
