@@ -126,6 +126,7 @@ def _rows(report: CompareReport, gold: list[str], labels, variant: str, seed: in
             row.update(macro_f1=result.test.scores.macro_f1, low=low, high=high, predictions=predicted, gold=gold, labels=list(labels),
                        teacher_calls=result.compile.teacher.calls, student_calls=result.compile.student.calls,
                        compile_s=result.compile.wall_s,
+                       cached_calls=result.compile.teacher.cache_hits + result.compile.student.cache_hits,
                        predicted=dict(sorted(_counts(predicted).items())))
             if zero is not None and result.method != "zero-shot":
                 gain = paired_gain(gold, zero.test.predictions, predicted, labels, seed=seed)
@@ -162,10 +163,14 @@ def summarise(rows: list[dict]) -> list[dict]:
     summary = []
     for (task, method, decoding), members in groups.items():
         mean, low, high = t_interval([m["macro_f1"] for m in members])
+        # Costs only from cold compiles: a compile that replayed any call from the response cache
+        # measured the cache, not the method (its row says how many it replayed).
+        cold = [m for m in members if not m.get("cached_calls")]
         entry = {"task": task, "method": method, "decoding": decoding, "seeds": len(members), "mean": mean,
-                 "low": low, "high": high, "compile_s": statistics.fmean(m["compile_s"] for m in members),
-                 "student_calls": statistics.fmean(m["student_calls"] for m in members),
-                 "teacher_calls": statistics.fmean(m["teacher_calls"] for m in members)}
+                 "low": low, "high": high, "cold_seeds": len(cold),
+                 "compile_s": statistics.fmean(m["compile_s"] for m in cold) if cold else math.nan,
+                 "student_calls": statistics.fmean(m["student_calls"] for m in cold) if cold else math.nan,
+                 "teacher_calls": statistics.fmean(m["teacher_calls"] for m in cold) if cold else math.nan}
         gains = [m["gain"]["gain"] for m in members if "gain" in m]
         if gains:
             entry["gain_mean"], entry["gain_low"], entry["gain_high"] = t_interval(gains)
@@ -227,6 +232,11 @@ def _interval(low: float, high: float, spec: str) -> str:
     return "[no interval: one seed]" if math.isnan(low) else f"[{low:{spec}}, {high:{spec}}]"
 
 
+def _mean(value: float) -> str:
+    """A cost mean over cold compiles; "–" where every compile replayed cached calls."""
+    return "–" if math.isnan(value) else f"{value:.0f}"
+
+
 def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s: float) -> str:
     title = ("Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules" if len(args.methods) > 1
              else f"Held-out {args.methods[0]}, with and without contextual calibration")
@@ -238,17 +248,21 @@ def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s
              f"task's test split, which no compile sees; {args.budget} student calls per compile.", "",
              "Intervals are 95 %. Per seed: a bootstrap over the test examples (Macro F1) and a paired bootstrap "
              "with a permutation p-value (gain over zero-shot with the same decoding). Across seeds: a t-interval "
-             "on the per-seed values (3 seeds give wide intervals: that is the honest size of what we know).", "",
+             "on the per-seed values (3 seeds give wide intervals: that is the honest size of what we know). Costs "
+             "(compile s, calls) are means over the cold compiles only: a compile that answered any call from the "
+             "response cache (an earlier run's answer, or one asked twice in the run) is counted in the quality "
+             "columns and left out of the cost columns, and its row says how many calls the cache answered.", "",
              "## Summary across seeds", "",
              "| task | method | decoding | seeds | test Macro F1 mean [95% CI] | gain over zero-shot [95% CI] | "
-             "seeds with a credible gain / loss | verdict | compile s | student calls | teacher calls |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "seeds with a credible gain / loss | verdict | cold compiles | compile s | student calls | teacher calls |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in sorted(summary, key=lambda e: (e["task"], e["decoding"], e["method"])):
         gain = (f"{e['gain_mean']:+.3f} {_interval(e['gain_low'], e['gain_high'], '+.3f')}" if "gain_mean" in e else "–")
         credible = f"{e['seeds_credible']} / {e['seeds_worse']}" if "gain_mean" in e else "–"
         lines.append(f"| {e['task']} | {e['method']} | {e['decoding']} | {e['seeds']} | {e['mean']:.3f} "
                      f"{_interval(e['low'], e['high'], '.3f')} | {gain} | {credible} | {e.get('verdict', 'baseline')} | "
-                     f"{e['compile_s']:.0f} | {e['student_calls']:.0f} | {e['teacher_calls']:.0f} |")
+                     f"{e['cold_seeds']} | {_mean(e['compile_s'])} | {_mean(e['student_calls'])} | "
+                     f"{_mean(e['teacher_calls'])} |")
     lines += ["", "## Every method and seed", "",
               "| task | method | decoding | seed | test Macro F1 [95% CI] | gain over zero-shot | predicted labels | "
               "compile s |", "|---|---|---|---|---|---|---|---|"]
@@ -261,8 +275,9 @@ def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s
         shown = (f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g}"
                  if gain else "–")
         labels = ", ".join(f"{k}: {v}" for k, v in r["predicted"].items())
+        cached = f" ({r['cached_calls']} calls from the cache)" if r.get("cached_calls") else ""
         lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
-                     f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f} |")
+                     f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f}{cached} |")
     lines += calibration_lines(calibration_gains(rows))
     return "\n".join(lines) + "\n"
 
