@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pld.metrics import LabelScores, MacroF1, macro_f1
     from pld.optimizer import PLD
 
-__version__ = "0.1.0"
+from pld.version import __version__
 
 _LAZY: dict[str, str] = {
     "PLD": "pld.optimizer",

@@ -24,11 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from pld.artifacts.atomic import atomic_directory
-from pld.artifacts.backends import BackendRecord
 from pld.artifacts.binding import bind_student
+from pld.artifacts.manifest import Manifest, payload_checksum
 from pld.errors import ArtifactError
 
 if TYPE_CHECKING:  # reading a manifest (pld show) never imports DSPy
@@ -38,44 +38,6 @@ if TYPE_CHECKING:  # reading a manifest (pld show) never imports DSPy
 
 SCHEMA_VERSION = 1
 CONTENT_FILES = ("program.json", "report.json", "report.md")
-
-
-class Manifest(BaseModel):
-    schema_version: int
-    pld_version: str
-    dspy_version: str
-    python_version: str
-    task: str
-    strategy: str
-    signature: str
-    label_field: str
-    labels: list[str]
-    rules: list[dict[str, Any]]
-    baseline_val_macro_f1: float | None
-    final_val_macro_f1: float | None
-    teacher_model: str | None
-    student_model: str
-    model_digests: dict[str, str]
-    data_fingerprints: dict[str, str]
-    costs: dict[str, Any]
-    created_at: str
-    student_options: dict[str, Any] = {}  # how the student decodes labels (scoring, calibration)
-    backends: dict[str, BackendRecord] = {}  # per role: backend, server (no credentials), settings
-    embedder: str = "tfidf"  # the text embedder that clustered the micro-rules
-    engine: dict[str, str] = {}  # embedded models: llama.cpp build and CPU (labels near ties depend on them)
-    edited_by_hand: bool = False
-    checksums: dict[str, str]
-    checksum: str = ""
-
-    def content_checksum(self) -> str:
-        return payload_checksum(self.model_dump(mode="json"))
-
-
-def payload_checksum(payload: dict[str, Any]) -> str:
-    """SHA-256 of a manifest's fields as written (all but ``checksum``), so fields added by later
-    versions with defaults do not invalidate artifacts written before them."""
-    fields = {key: value for key, value in payload.items() if key != "checksum"}
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _save_unbound(program: dspy.Module, path: Path) -> None:
@@ -107,7 +69,7 @@ def write_artifact(out: str | Path, program: dspy.Module, files: dict[str, str],
     """Write ``program`` and the text ``files`` atomically; return the artifact path."""
     import dspy
 
-    from pld import __version__
+    from pld.version import __version__
 
     out = Path(out)
     with atomic_directory(out) as staging:

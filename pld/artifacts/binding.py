@@ -17,7 +17,7 @@ from pld.errors import ConfigError
 if TYPE_CHECKING:
     import dspy
 
-    from pld.artifacts.artifact import Manifest
+    from pld.artifacts.manifest import Manifest
     from pld.backends.options import LabelMode, LMOptions, ModelSpec
 
 DECODING_FIELDS = ("label_mode", "calibrate")  # how the student was scored; loading keeps them

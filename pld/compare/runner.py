@@ -206,7 +206,7 @@ def _check_names(methods: list[Method], fail_methods: Sequence[str]) -> None:
 
 def _empty_report(settings: CompareSettings, splits: Splits, make_program: ProgramFactory,
                   student_lm: dspy.BaseLM, teacher_lm: dspy.BaseLM, metric: MacroF1) -> CompareReport:
-    from pld import __version__
+    from pld.version import __version__
     from pld.artifacts.artifact import fingerprint
 
     signature = make_program("zero-shot").predictors()[0].signature
