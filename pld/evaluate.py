@@ -101,7 +101,7 @@ class EvalReport(BaseModel):
     # Served students (ollama/, openai/ with --chat-format): which path decoded the labels during this
     # run ("paths") and, where the engine says, why scoring fell back ("fallbacks"); None otherwise.
     label_decoding: LabelPaths | None = None
-    # A student on several servers (pld.backends.router): calls, failures and failovers per endpoint in this run.
+    # A student on several servers (pld.backends.pool): calls, failures and failovers per endpoint in this run.
     endpoints: list[EndpointStats] | None = None
 
 

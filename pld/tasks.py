@@ -18,7 +18,7 @@ from typing import Literal
 import dspy
 
 from pld.backends.options import LMOptions
-from pld.backends.router import can_calibrate
+from pld.backends.registry import can_calibrate
 from pld.errors import ConfigError, DataError
 from pld.programs import (
     Classifier,

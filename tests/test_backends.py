@@ -189,3 +189,37 @@ def test_evaluate_reports_a_served_students_label_paths_and_fallbacks():
     plain = evaluate_program(dspy.Predict("question -> answer"), examples,
                              dspy.LM("test/x", engine=engine, cache=False), macro_f1("answer", ["yes", "no"]))
     assert plain.label_decoding is None and "label paths" not in eval_table("t", "x", "zero-shot", plain)
+
+
+def test_a_new_backend_is_one_row_of_the_table():
+    """make_lm, the task's calibration default, pld doctor and the command line's help read the
+    backend table: a backend registered once is built, calibrated, checked and listed."""
+    from pld.backends.lm import make_lm
+    from pld.backends.options import LMOptions
+    from pld.backends.probes import Check
+    from pld.backends.registry import Backend, can_calibrate, register, spec_help, unregister
+    from pld.doctor import check_server
+    from pld.tasks import get_task
+    from tests.fakes import function_lm
+
+    built: list[str] = []
+
+    def build(spec: str, options: LMOptions, check: bool):
+        built.append(spec)
+        return function_lm(lambda system, user: {"answer": "yes"}, spec.replace("/", "-"))[0]
+
+    register(Backend("echo", "echo", "answers yes to everything", build, scores_labels=True,
+                     calibrates=lambda spec, options: True,
+                     doctor=lambda spec, api_base, timeout: Check(spec, True, "echo answers")))
+    try:
+        lm = make_lm("echo/x")
+        with dspy.context(lm=lm):
+            assert dspy.Predict("question -> answer")(question="is it on?").answer == "yes"
+        assert built == ["echo/x"]
+        assert can_calibrate("echo/x", LMOptions())
+        assert get_task("stereoset").default_options("echo/x", LMOptions()).calibrate is True
+        assert check_server("echo/x", None) == Check("echo/x", True, "echo answers")
+        assert "echo/" in spec_help()
+    finally:
+        unregister("echo")
+    assert "echo/" not in spec_help()

@@ -18,7 +18,7 @@ from pld.backends.info import backend_info
 from pld.backends.lm import default_concurrency, make_lm
 from pld.backends.options import LMOptions
 from pld.backends.endpoints import endpoint_stats
-from pld.backends.router import affinity_key, pool_config, split_api_bases
+from pld.backends.pool.config import affinity_key, pool_config, split_api_bases
 from pld.cli import main
 from pld.errors import BackendError, ConfigError
 from pld.evaluate import evaluate_program, run_program, student_adapter

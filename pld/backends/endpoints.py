@@ -1,4 +1,4 @@
-"""Per-endpoint counts of a role on several servers (``pld.backends.router``): records that
+"""Per-endpoint counts of a role on several servers (``pld.backends.pool``): records that
 reports and ``pld show`` read without importing the Router."""
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class BackendInfo:
     ollama_digest: str | None = None  # Ollama: the served model's digest, when the server was asked
     label_decoding: LabelDecoding | None = None  # models whose labels PLD decodes: embedded, completions servers
     chat_format: str | None = None  # openai/ via /v1/completions: the turn format PLD renders prompts in
-    endpoints: tuple[str, ...] = ()  # a pool (pld.backends.router): every server it spreads calls over, no credentials
+    endpoints: tuple[str, ...] = ()  # a pool (pld.backends.pool): every server it spreads calls over, no credentials
     concurrency: int | None = None  # a pool: concurrent requests that pay off, the sum of its endpoints' shares
 
     def describe(self) -> str:

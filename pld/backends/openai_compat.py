@@ -29,10 +29,10 @@ from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.local.labels import prefix_tokens
 from pld.backends.local.prompting import label_spellings, choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
-from pld.backends.options import LMOptions
+from pld.backends.options import TURN_FORMATS, LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.backends.served_tokens import NO_TOKENIZER, ServerTokenizer, TokenizerBusy
-from pld.errors import BackendError
+from pld.errors import BackendError, ConfigError
 from pld.faults import redact, split_credentials
 
 TOP_LOGPROBS = (1000, 20)  # a base model's label tokens sit far below the top 20; many servers cap at 20
@@ -60,6 +60,27 @@ def check_reachable(url: str, timeout: float | None) -> None:
         reason = exc.strerror or type(exc).__name__
         raise BackendError(f"{redact(url)} cannot be reached ({reason}); start the server, "
                            "or correct --api-base (scheme, host, port).") from None
+
+
+def completions_lm(model: str, options: LMOptions) -> dspy.BaseLM:
+    """``openai/<model>`` on a text-completions server in a turn format PLD renders: label fields are
+    scored (or generated under a grammar); the engine (``lm.engine``) counts which path answered each."""
+    import os
+
+    from pld.backends.info import BackendInfo, BackendLM, LabelDecoding
+
+    if options.api_base is None:
+        raise ConfigError(f"--chat-format needs --api-base (an OpenAI-compatible server) and one of: "
+                          f"{', '.join(TURN_FORMATS)}.")
+    url, _ = split_credentials(options.api_base)
+    engine = completions_engine(model, options.api_base, options, os.environ.get("OPENAI_API_KEY") or "none")
+    decoding = LabelDecoding(label_mode=options.label_mode, calibrate=bool(options.calibrate))
+    info = BackendInfo(spec=f"openai/{model}", kind="openai", server=redact(url), timeout=options.timeout,
+                       chat_format=options.chat_format, label_decoding=decoding)
+    # The engine's client makes one attempt; DSPy retries the transient faults it reports.
+    # The label decoding is part of the model name, so DSPy's response cache keeps the settings apart.
+    return BackendLM(f"openai-completions/{model}{decoding.model_suffix()}", backend=info, engine=engine,
+                     cache=options.cache, num_retries=options.num_retries, **options.generation_kwargs())
 
 
 def completions_engine(model: str, api_base: str, options: LMOptions, key: str) -> CompletionsEngine:

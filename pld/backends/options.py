@@ -35,7 +35,7 @@ class LMOptions:
     num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
     num_ctx: int | None = None  # ollama/: a fixed context window; None sizes it from the prompts
     keep_alive: str | float | None = None  # ollama/: how long the server keeps the model loaded; None: 10 minutes
-    # Several servers for one role (pld.backends.router): api_base may list addresses separated by commas,
+    # Several servers for one role (pld.backends.pool): api_base may list addresses separated by commas,
     # or router names a LiteLLM Router config file (YAML/JSON with a model_list).
     router: str | None = None
     routing_strategy: str = DEFAULT_ROUTING_STRATEGY  # a litellm.Router routing strategy

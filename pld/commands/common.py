@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from pld.backends.registry import served_prefixes
 from pld.commands.types import non_negative_int, positive_int
 from pld.backends.options import (CHAT_FORMAT_CHOICES, DEFAULT_RETRIES, DEFAULT_ROUTING_STRATEGY, DEFAULT_TIMEOUT_S,
                                   ROUTING_STRATEGIES, LMOptions, RoleOptions)
@@ -60,7 +61,7 @@ _METAVARS = {"api-base": "URL", "temperature": "T", "timeout": "SECONDS", "route
 def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES, own: Sequence[str] = ()) -> None:
     """The model options; each of ``roles`` also gets its own ``--ROLE-api-base`` etc., except the
     role flags in ``own`` (e.g. ``"student-max-tokens"``), which the command defines itself."""
-    parser.add_argument("--api-base", help="server address for ollama/ or OpenAI-compatible openai/ specs; "
+    parser.add_argument("--api-base", help=f"server address for {' or '.join(p + '/' for p in served_prefixes())} specs; "
                                            "user:password@ in it is sent as HTTP basic auth; several addresses "
                                            "separated by commas spread the calls over them (failover included)")
     parser.add_argument("--router", metavar="FILE",

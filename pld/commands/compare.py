@@ -7,6 +7,7 @@ import dataclasses
 import os
 import time
 
+from pld.backends.registry import spec_help
 from pld.commands.common import NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import non_negative_int, positive_int
@@ -26,8 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "results.md, two PNG plots and one artifact per method to --out. Re-running with the same "
                     "arguments reuses finished methods (resume).")
     parser.add_argument("--task", default=defaults.task, help=f"one of: {', '.join(TASK_NAMES)}")
-    parser.add_argument("--student", default=DEFAULT_STUDENT)
-    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
+    parser.add_argument("--student", default=DEFAULT_STUDENT, help=f"student model spec: {spec_help()}")
+    parser.add_argument("--teacher", default=DEFAULT_TEACHER, help=f"teacher model spec: {spec_help()}")
     parser.add_argument("--optimizers", default=",".join(DEFAULT_METHODS),
                         help=f"comma-separated methods, in row order (default: {','.join(DEFAULT_METHODS)})")
     parser.add_argument("--budget", type=positive_int, default=defaults.budget,

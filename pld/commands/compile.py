@@ -11,6 +11,7 @@ import os
 import time
 from typing import get_args
 
+from pld.backends.registry import spec_help
 from pld.commands.common import DEFAULT_TASK, NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import positive_int
@@ -26,8 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         usage="%(prog)s [--task NAME] [--out DIR] [options]",
         description="Compile a task's program with PLD on the embedded (or named) models and write an artifact.")
     parser.add_argument("--task", default=DEFAULT_TASK, help=f"one of: {', '.join(TASK_NAMES)} (default: %(default)s)")
-    parser.add_argument("--teacher", default=defaults.teacher, help="teacher model spec (default: %(default)s)")
-    parser.add_argument("--student", default=defaults.student, help="student model spec (default: %(default)s)")
+    parser.add_argument("--teacher", default=defaults.teacher, help=f"teacher model spec: {spec_help()} (default: %(default)s)")
+    parser.add_argument("--student", default=defaults.student, help=f"student model spec: {spec_help()} (default: %(default)s)")
     parser.add_argument("--out", default=None, help="artifact directory (default: artifacts/<task>-<student>)")
     parser.add_argument("--strategy", choices=get_args(Strategy), default=defaults.strategy)
     parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples (teacher traces)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from pld.backends.registry import spec_help
 from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import non_negative_int, positive_int
@@ -20,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Export fine-tuning data from teacher traces. With the defaults it traces the examples "
                     "`pld compile` traces, so an export after a compile is answered from the cache.")
     parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASK_NAMES)}")
-    parser.add_argument("--teacher", default=defaults.teacher, help="teacher model spec (default: %(default)s)")
+    parser.add_argument("--teacher", default=defaults.teacher, help=f"teacher model spec: {spec_help()} (default: %(default)s)")
     parser.add_argument("--out", required=True, help="output folder (replaced atomically)")
     parser.add_argument("--unlabeled", dest="trace_mode", action="store_const", const="label-free", default=argparse.SUPPRESS,
                         help="the teacher predicts the label (--trace-mode label-free); gold only filters and scores it")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from pld.backends.registry import served_prefixes
+
 DEFAULT_SPECS = ("local/gemma3-270m", "local/qwen2.5-0.5b")
 
 
@@ -17,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--student", action="append", default=[], metavar="SPEC",
                         help="a student model spec to check (repeatable; default: the embedded models)")
     parser.add_argument("--teacher", action="append", default=[], metavar="SPEC", help="a teacher model spec to check")
-    parser.add_argument("--api-base", help="server address for ollama/ or openai/ specs")
+    parser.add_argument("--api-base", help=f"server address for {' or '.join(p + '/' for p in served_prefixes())} specs")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each server (default 10)")
     parser.add_argument("--data-dir", help="folder with the official data files (default: $PLD_DATA_DIR or ../shared/data)")
     parser.set_defaults(func=run)
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     specs = list(dict.fromkeys([*args.student, *args.teacher])) or list(DEFAULT_SPECS)
     models = [spec.partition("/")[2] for spec in specs if spec.startswith("local/")]
-    from pld.backends.router import split_api_bases
+    from pld.backends.pool.config import split_api_bases
 
     # A pool (addresses separated by commas) is checked address by address.
     bases: list[str | None] = list(split_api_bases(args.api_base)) if args.api_base else [None]
