@@ -20,7 +20,7 @@ from pld.backends.lm import make_lm
 from pld.backends.options import LMOptions
 
 DEFAULT_STUDENT = "local/gemma3-270m"  # the model these recorded numbers were measured on
-from pld.backends.local.labels import shared_prefix_length
+from pld.backends.decoding import shared_prefix_length
 from pld.backends.local.lm import engine_of
 from pld.programs import truncate_document
 from pld.pipeline.render import base_instructions, with_rules

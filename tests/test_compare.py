@@ -26,7 +26,7 @@ from pld.compare.peers import INFERRULES, copro_depth, inferrules_candidates, mi
 from pld.compare.settings import DEFAULT_METHODS
 from pld.evaluate import student_adapter
 from pld.errors import ConfigError
-from pld.backends.local.prompting import OutputField, parse_output_fields
+from pld.backends.decoding import OutputField, parse_output_fields
 from pld.metrics import macro_f1
 from pld.programs import Classifier
 from pld.tasks import Splits

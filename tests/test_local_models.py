@@ -13,10 +13,9 @@ import dspy
 import pytest
 
 from pld.backends.lm import make_lm
-from pld.backends.local.labels import shared_prefix_length
 from pld.backends.local.lm import engine_of
 from pld.backends.local.native_log import LOGGER_NAME
-from pld.backends.local.prompting import parse_output_fields, render_chat
+from pld.backends.decoding import parse_output_fields, render_chat, shared_prefix_length
 from pld.backends.options import LMOptions
 from pld.evaluate import student_adapter
 from pld.tasks import get_task

@@ -10,8 +10,7 @@ from collections import Counter
 import dspy
 import pytest
 
-from pld.backends.local.labels import prefix_tokens
-from pld.backends.local.prompting import canonical_label, choice_grammar, label_spellings
+from pld.backends.decoding import canonical_label, choice_grammar, label_spellings, prefix_tokens
 from pld.errors import DataError
 from pld.metrics import slice_accuracy
 from pld.budget import CallBudget

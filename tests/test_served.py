@@ -18,7 +18,7 @@ import pytest
 from pld.evaluate import student_adapter
 from pld.backends.lm import make_lm
 from pld.backends.options import LMOptions
-from pld.backends.local.prompting import render_chat
+from pld.backends.decoding import render_chat
 from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.tasks import get_task
 

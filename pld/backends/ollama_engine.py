@@ -27,8 +27,8 @@ from typing import Any
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.backends.local.prompting import COMPLETED_MARKER, OutputField, decode_fields, field_header, parse_output_fields
-from pld.backends.local.prompting import canonical_label, label_spellings, render_chat
+from pld.backends.decoding import (COMPLETED_MARKER, OutputField, canonical_label, decode_fields, field_header,
+                                   label_spellings, parse_output_fields, render_chat)
 from pld.backends.turn_format import format_of_template
 from pld.errors import BackendError
 

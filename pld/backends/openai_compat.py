@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.backends.local.labels import prefix_tokens
-from pld.backends.local.prompting import label_spellings, choice_grammar, content_free, decode_fields, parse_output_fields, render_chat
+from pld.backends.decoding import (choice_grammar, content_free, decode_fields, label_spellings, parse_output_fields,
+                                   prefix_tokens, render_chat)
 from pld.backends.options import TURN_FORMATS, LMOptions
 from pld.backends.served_labels import ScoringFallback, score_labels
 from pld.backends.served_tokens import NO_TOKENIZER, ServerTokenizer, TokenizerBusy

@@ -92,7 +92,7 @@ CALIBRATION_NEEDS_SCORING = (
 )
 
 
-TURN_FORMATS = ("gemma", "chatml")  # the turn formats PLD renders (pld.backends.local.prompting.CHAT_FORMATS)
+TURN_FORMATS = ("gemma", "chatml")  # the turn formats PLD renders (pld.backends.decoding.CHAT_FORMATS)
 CHAT_ROUTE = "chat"  # --chat-format chat: the server's own chat route, without asking it for a turn format
 CHAT_FORMAT_CHOICES = (*TURN_FORMATS, CHAT_ROUTE)
 

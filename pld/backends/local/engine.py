@@ -24,7 +24,7 @@ from pld.backends.info import LabelDecoding
 from pld.backends.local.labels import LabelScorer, common_prefix
 from pld.backends.local.native_log import route_native_logs
 from pld.backends.local.probe import ensure_engine_runs
-from pld.backends.local.prompting import (
+from pld.backends.decoding import (
     OutputField,
     choice_grammar,
     content_free,

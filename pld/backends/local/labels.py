@@ -6,22 +6,11 @@ opens every prompt is computed once per run of examples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from pld.backends.local.prompting import label_spellings
-
-
-def shared_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
-    """How many leading tokens two token sequences share."""
-    count = 0
-    for a, b in zip(first, second):
-        if a != b:
-            break
-        count += 1
-    return count
+from pld.backends.decoding import prefix_tokens, shared_prefix_length
 
 
 def common_prefix(llama: Any, prompt_ids: list[int]) -> int:
@@ -40,29 +29,6 @@ def eval_prefix_shared(llama: Any, prompt_ids: list[int]) -> np.ndarray:
 def last_logits(llama: Any) -> np.ndarray:
     # llama-cpp-python fills Llama.scores only with logits_all=True: read the context's buffer.
     return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
-
-
-def prefix_tokens(choices: Sequence[str], tokenize: Callable[[str], list[int]]) -> dict[int, set[int]]:
-    """Token id -> indices of the choices it can start: the first token of each spelling of a
-    choice (``label_spellings``: as written, lowercase, capitalised; also after a space) and every
-    single token that spells a prefix of one — the tokens a grammar over the spellings admits
-    first. ``tokenize`` gives a text's ids as answer text (no BOS)."""
-    owners: dict[int, set[int]] = {}
-    space = tokenize(" ")[:1]
-    for index, choice in enumerate(choices):
-        starts: set[int] = set()
-        for spelling in label_spellings(choice):
-            for text in (spelling, " " + spelling):
-                first = tokenize(text)[:1]
-                if first and first != space:  # a bare space starts every label: it decides nothing
-                    starts.add(first[0])
-                for end in range(len(text) - len(spelling) + 1, len(text) + 1):
-                    ids = tokenize(text[:end])
-                    if len(ids) == 1:
-                        starts.add(ids[0])
-        for token in starts:
-            owners.setdefault(token, set()).add(index)
-    return owners
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Turn formats for GGUF models without a usable chat template, and the output structure that
-DSPy's ChatAdapter asks for, so that decoding can be constrained to it."""
+"""Decoding shared by every engine that decodes labels itself (embedded llama.cpp, completions
+servers, Ollama, pools of them): the turn formats PLD renders, the output structure DSPy's
+ChatAdapter asks for (so decoding can be constrained to it), the spellings a label may take, and
+the tokens that can start a label."""
 
 from __future__ import annotations
 
@@ -133,3 +135,36 @@ _FIELD_VALUE = re.compile(r"(\[\[ ## \w+ ## \]\]\n)(.*?)(?=\n\n\[\[ ## |\n\nResp
 def content_free(user_text: str) -> str:
     """The same ChatAdapter user message with every input value replaced by "N/A"."""
     return _FIELD_VALUE.sub(lambda match: match.group(1) + "N/A", user_text)
+
+
+def shared_prefix_length(first: Sequence[int], second: Sequence[int]) -> int:
+    """How many leading tokens two token sequences share."""
+    count = 0
+    for a, b in zip(first, second):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def prefix_tokens(choices: Sequence[str], tokenize: Callable[[str], list[int]]) -> dict[int, set[int]]:
+    """Token id -> indices of the choices it can start: the first token of each spelling of a
+    choice (``label_spellings``: as written, lowercase, capitalised; also after a space) and every
+    single token that spells a prefix of one — the tokens a grammar over the spellings admits
+    first. ``tokenize`` gives a text's ids as answer text (no BOS)."""
+    owners: dict[int, set[int]] = {}
+    space = tokenize(" ")[:1]
+    for index, choice in enumerate(choices):
+        starts: set[int] = set()
+        for spelling in label_spellings(choice):
+            for text in (spelling, " " + spelling):
+                first = tokenize(text)[:1]
+                if first and first != space:  # a bare space starts every label: it decides nothing
+                    starts.add(first[0])
+                for end in range(len(text) - len(spelling) + 1, len(text) + 1):
+                    ids = tokenize(text[:end])
+                    if len(ids) == 1:
+                        starts.add(ids[0])
+        for token in starts:
+            owners.setdefault(token, set()).add(index)
+    return owners
