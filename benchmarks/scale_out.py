@@ -30,7 +30,7 @@ from _common import DATA_DIR, ROOT, artifact_rules, save_result
 from pld.backends.lm import make_lm
 from pld.backends.local.models import resolve_model_path
 from pld.backends.options import LMOptions
-from pld.backends.endpoints import endpoint_stats
+from pld.backends.endpoint_stats import endpoint_stats
 from pld.evaluate import run_program
 from pld.pipeline.render import base_instructions, with_rules
 from pld.tasks import get_task

@@ -6,8 +6,8 @@ generate their flags from it (``pld.commands.flags``), the docstring of ``PLD`` 
 descriptions. Plain data, importable without DSPy, so the command line's help stays fast.
 
 A bad value is refused with one line (``ConfigError``) naming the setting, the value and what is
-allowed, e.g. ``invalid PLD setting selection='exhastive': must be one of 'auto', 'racing',
-'exhaustive' (did you mean 'exhaustive'?)``.
+allowed, e.g. ``invalid PLD setting selection='exhastive': must be one of 'racing', 'exhaustive'
+(did you mean 'exhaustive'?)``.
 """
 
 from __future__ import annotations

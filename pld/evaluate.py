@@ -21,9 +21,9 @@ import dspy
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
-from pld.backends.info import backend_info
+from pld.backends.base import backend_info
 from pld.backends.lm import default_concurrency
-from pld.backends.endpoints import EndpointStats, endpoint_stats, stats_since
+from pld.backends.endpoint_stats import EndpointStats, endpoint_stats, stats_since
 from pld.backends.label_paths import LabelPaths, counted_since, label_path_counts
 from pld.errors import PLDError, StudentError
 from pld.faults import raise_if_backend_fault, redact

@@ -199,7 +199,7 @@ def is_transient(exc: BaseException) -> bool:
 def server_of(lm: Any) -> str:
     """Who answers for ``lm``: its spec and server address, credentials stripped. For an LM that
     PLD did not build, its model name and the ``api_base`` it was given."""
-    from pld.backends.info import backend_info
+    from pld.backends.base import backend_info
 
     info = backend_info(lm)
     if info.kind == "other" and (getattr(lm, "kwargs", None) or {}).get("api_base"):
@@ -240,7 +240,7 @@ def _detail(exc: BaseException) -> str:
 def raise_if_backend_fault(exc: BaseException, lm: Any) -> None:
     """Raise a BackendError when ``exc`` is a backend fault; return when it is one bad answer."""
     if is_backend_fault(exc):
-        from pld.backends.info import backend_info
+        from pld.backends.base import backend_info
 
         error = backend_error(exc, server_of(lm), retries=getattr(lm, "num_retries", None),
                               timeout=backend_info(lm).timeout)

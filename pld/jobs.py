@@ -13,12 +13,12 @@ from pathlib import Path
 import dspy
 
 from pld.artifacts.artifact import fingerprint, write_artifact
-from pld.artifacts.backends import BackendRecord, backend_record
+from pld.artifacts.backend_records import BackendRecord, backend_record
 from pld.evaluate import EvalReport, evaluate_program
-from pld.backends.info import model_digests
+from pld.backends.base import model_digests
 from pld.backends.lm import make_lm
 from pld.backends.options import DEFAULT_STUDENT, LMOptions, RoleOptions
-from pld.backends.endpoints import endpoint_report
+from pld.backends.endpoint_stats import endpoint_report
 from pld.config import CompileSettings, DataSource
 from pld.metrics import macro_f1
 from pld.optimizer import PLD

@@ -67,7 +67,7 @@ class ServedFunctionEngine(FunctionEngine):
 
 def served_function_lm(respond: Responder, name: str, fallback_every: int = 4) -> tuple[dspy.BaseLM, ServedFunctionEngine]:
     """A student that looks served (``openai/`` with a completions engine) to PLD's reports."""
-    from pld.backends.info import BackendInfo, BackendLM
+    from pld.backends.base import BackendInfo, BackendLM
 
     engine = ServedFunctionEngine(respond, fallback_every)
     lm = BackendLM(f"test/{name}", backend=BackendInfo(spec=f"openai/{name}", kind="openai"), engine=engine, cache=False)

@@ -14,7 +14,7 @@ import pytest
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends import ollama
-from pld.backends.info import BackendInfo, LabelDecoding, backend_info, model_digests
+from pld.backends.base import BackendInfo, LabelDecoding, backend_info, model_digests
 from pld.backends.lm import default_concurrency, make_lm
 from pld.backends.local import native_log
 from pld.backends.local.engine import LlamaCppEngine
@@ -173,7 +173,7 @@ class _CountingLabels:
 
 def test_evaluate_reports_a_served_students_label_paths_and_fallbacks():
     from pld.artifacts.tables import eval_table
-    from pld.backends.info import BackendLM
+    from pld.backends.base import BackendLM
     from pld.evaluate import evaluate_program
     from pld.metrics import macro_f1
 

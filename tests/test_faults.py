@@ -260,7 +260,7 @@ def test_options_are_checked():
 
 
 def test_a_server_that_names_no_turn_format_gets_the_chat_route_with_the_fix_said(serve, caplog):
-    from pld.backends.info import backend_info
+    from pld.backends.base import backend_info
     from pld.backends.lm import make_lm
     from pld.backends.options import LMOptions
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from pld.errors import BackendError, ConfigError
-from pld.backends.info import backend_info
+from pld.backends.base import backend_info
 from pld.backends.lm import make_lm
 from pld.backends.ollama import ollama_host
 from pld.backends.options import LMOptions

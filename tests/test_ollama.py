@@ -15,7 +15,7 @@ from typing import Any, Literal
 import dspy
 import pytest
 
-from pld.backends.info import backend_info
+from pld.backends.base import backend_info
 from pld.backends.lm import make_lm
 from pld.backends.ollama import ollama_lm
 from pld.backends.ollama_engine import OllamaEngine, estimate_tokens, pick_label, size_num_ctx

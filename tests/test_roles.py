@@ -15,8 +15,8 @@ import pytest
 
 import pld
 from pld.artifacts.artifact import payload_checksum, read_manifest, write_artifact
-from pld.artifacts.backends import backend_record
-from pld.backends.info import backend_info
+from pld.artifacts.backend_records import backend_record
+from pld.backends.base import backend_info
 from pld.backends.lm import make_lm
 from pld.backends.options import LMOptions, ModelSpec, RoleOptions
 from pld.cli import build_parser, main

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from pld.backends.info import backend_info
+from pld.backends.base import backend_info
 from pld.backends.lm import default_concurrency, make_lm
 from pld.backends.options import LMOptions
-from pld.backends.endpoints import endpoint_stats
+from pld.backends.endpoint_stats import endpoint_stats
 from pld.backends.pool.config import affinity_key, pool_config, split_api_bases
 from pld.cli import main
 from pld.errors import BackendError, ConfigError

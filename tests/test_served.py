@@ -248,7 +248,7 @@ def test_server_scores_a_yes_no_label(server):
 def test_the_turn_format_is_found_from_the_servers_tokenizer(server, caplog):
     """Without --chat-format, a llama.cpp server's tokenizer says the model is Gemma: labels are
     scored through /v1/completions (the fast path), and the log says where the format came from."""
-    from pld.backends.info import backend_info
+    from pld.backends.base import backend_info
 
     with caplog.at_level("INFO", logger="pld.backends.lm"):
         lm = make_lm("openai/gemma3-270m", LMOptions(api_base=server, cache=False))

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pld.artifacts.backends import BackendRecord
+from pld.artifacts.backend_records import BackendRecord
 
 
 class Manifest(BaseModel):

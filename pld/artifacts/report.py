@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pld.backends.endpoints import EndpointStats
+from pld.backends.endpoint_stats import EndpointStats
 from pld.backends.label_paths import LabelPaths, describe_label_paths
 from pld.metrics import LabelScores
 from pld.pipeline.confirm import Confirmation

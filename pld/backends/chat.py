@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from pld.backends.info import BackendInfo, BackendLM
+from pld.backends.base import BackendInfo, BackendLM
 from pld.backends.openai_compat import SERVER_MAX_TOKENS
 from pld.backends.options import CALIBRATION_NEEDS_SCORING, LMOptions
 from pld.errors import BackendError, ConfigError

@@ -22,7 +22,7 @@ _COUNTERS = {"paths": "label_paths", "fallbacks": "fallback_reasons"}
 def label_path_counts(lm: dspy.BaseLM) -> LabelPaths | None:
     """A served engine's counters now; None for an LM whose engine keeps none (embedded models,
     chat routes) or that PLD did not build (its counters mean what its author says)."""
-    from pld.backends.info import backend_info  # DSPy: not for `pld show`, which imports this module
+    from pld.backends.base import backend_info  # DSPy: not for `pld show`, which imports this module
 
     engine = getattr(lm, "engine", None)
     if backend_info(lm).kind == "other" or not hasattr(engine, "label_paths"):

@@ -11,7 +11,7 @@ Specs:
 Servers get a timeout and DSPy's bounded retries (``LMOptions.timeout`` / ``num_retries``); an
 address is checked before any run, and ``user:password@`` in it is sent as HTTP basic auth, never
 kept in the address that logs and messages show. How faults end a run: ``pld.faults``. What an
-LM is (spec, server, digests, label decoding): ``pld.backends.info``. Ollama: ``pld.backends.ollama``.
+LM is (spec, server, digests, label decoding): ``pld.backends.base``. Ollama: ``pld.backends.ollama``.
 Several servers for one role (``api_base`` listing addresses separated by commas, or ``router``, a
 LiteLLM Router config): ``pld.backends.pool``. Every kind of backend is one row of
 ``pld.backends.registry``, which ``make_lm`` reads.
@@ -25,7 +25,7 @@ import os
 
 import dspy
 
-from pld.backends.info import backend_info
+from pld.backends.base import backend_info
 from pld.backends.openai_compat import check_reachable
 from pld.backends.options import CHAT_FORMAT_CHOICES, CHAT_ROUTE, LABEL_MODES, LMOptions, is_pool
 from pld.backends.pool.config import ENDPOINT_CONCURRENCY, split_api_bases
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) -> dspy.BaseLM:
     """Build the DSPy LM that ``spec`` names; ``check`` probes servers before any run.
 
-    The LM carries what PLD knows about it (``pld.backends.info.backend_info``).
+    The LM carries what PLD knows about it (``pld.backends.base.backend_info``).
     """
     options = options or LMOptions()
     _check_options(options)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from pld.backends.info import BackendInfo, BackendLM
+from pld.backends.base import BackendInfo, BackendLM
 from pld.backends.options import CALIBRATION_NEEDS_SCORING, DEFAULT_OLLAMA_HOST, DEFAULT_RETRIES, LMOptions
 from pld.errors import BackendError, ConfigError
 from pld.faults import redact, retry_transient, split_credentials

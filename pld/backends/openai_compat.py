@@ -67,7 +67,7 @@ def completions_lm(model: str, options: LMOptions) -> dspy.BaseLM:
     scored (or generated under a grammar); the engine (``lm.engine``) counts which path answered each."""
     import os
 
-    from pld.backends.info import BackendInfo, BackendLM, LabelDecoding
+    from pld.backends.base import BackendInfo, BackendLM, LabelDecoding
 
     if options.api_base is None:
         raise ConfigError(f"--chat-format needs --api-base (an OpenAI-compatible server) and one of: "

@@ -24,8 +24,8 @@ import dspy
 
 from pld.artifacts.artifact import write_artifact
 from pld.artifacts.atomic import atomic_write_text
-from pld.artifacts.backends import backend_record
-from pld.backends.info import backend_info, model_digests
+from pld.artifacts.backend_records import backend_record
+from pld.backends.base import backend_info, model_digests
 from pld.compare.measure import EngineProbe, compile_cost, detached, evaluate_split, runtime_lm
 from pld.compare.method import Method, MethodContext, MethodUnavailable
 from pld.compare.methods import resolve_methods
@@ -64,7 +64,7 @@ def run_method(method: Method, ctx: MethodContext, *, splits: Splits, make_progr
         try:
             _precheck(method, inject, settings_error)
             logger.info("%s: compiling (%s)", method.name, method.description)
-            load_start = _load()
+            load_start = _cpu_load()
             with dspy.context(lm=ctx.student_lm, adapter=student_adapter(), max_errors=10_000):
                 program = method.compile(ctx, settings)
         except MethodUnavailable as exc:
@@ -288,13 +288,13 @@ def _save_artifact(path: Path, program: dspy.Module, result: MethodResult, pld_r
                                               final_val_macro_f1=result.val.scores.macro_f1 if result.val else None))
 
 
-def _load() -> float:
+def _cpu_load() -> float:
     """The 1-minute load average: other processes on a shared machine slow every latency."""
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
 
 
 def _load_span(start: float | None) -> tuple[float, float] | None:
-    return None if start is None else (start, _load())
+    return None if start is None else (start, _cpu_load())
 
 
 def _describe(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from pld.backends.info import LabelDecoding
+from pld.backends.base import LabelDecoding
 from pld.backends.local.labels import LabelScorer, common_prefix
 from pld.backends.local.native_log import route_native_logs
 from pld.backends.local.probe import ensure_engine_runs

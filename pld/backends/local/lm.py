@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dspy
 
-from pld.backends.info import BackendInfo, BackendLM, LabelDecoding
+from pld.backends.base import BackendInfo, BackendLM, LabelDecoding
 from pld.backends.local.engine import LlamaCppEngine
 from pld.backends.local.models import resolve_model_path, sha256_file
 from pld.errors import BackendError

@@ -55,7 +55,7 @@ def pool_lm(spec: str, options: LMOptions, *, check: bool, rows: Callable[[str],
     A pool decodes as each of its servers does: the same label decoding (calibration included, where
     every endpoint's row calibrates) and the same model name, so DSPy's response cache treats it as
     the one server it stands for."""
-    from pld.backends.info import BackendInfo, BackendLM, LabelDecoding
+    from pld.backends.base import BackendInfo, BackendLM, LabelDecoding
     from pld.backends.ollama import ollama_model_name
     from pld.backends.pool.checks import check_endpoints
     from pld.backends.pool.engine import RouterEngine

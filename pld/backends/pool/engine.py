@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pld.backends.endpoints import EndpointStats
+from pld.backends.endpoint_stats import EndpointStats
 from pld.backends.options import LMOptions
 from pld.backends.pool.bridge import POOLS, PROVIDER, chat_attempt, canonical_error, register_handler, router_error, shared_loop
 from pld.backends.pool.config import Endpoint, PoolConfig, affinity_key

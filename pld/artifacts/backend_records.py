@@ -40,7 +40,7 @@ class BackendRecord(BaseModel):
 
 def backend_record(lm: dspy.BaseLM) -> BackendRecord:
     """The record of ``lm``, for any DSPy LM (one PLD did not build records its model name only)."""
-    from pld.backends.info import backend_info
+    from pld.backends.base import backend_info
 
     info = backend_info(lm)
     kwargs = getattr(lm, "kwargs", None) or {}
