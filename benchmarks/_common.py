@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACT = ROOT / "artifacts" / "stereoset-gemma3-270m"
 DATA_DIR = Path(os.environ.get("PLD_DATA_DIR", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "benchmarks" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the benchmarks share the test suite's helpers (tests.servers, tests.fakes)
 
 
 def save_result(name: str, payload: dict) -> None:

@@ -23,7 +23,6 @@ import dspy
 
 from _common import ROOT, save_result
 
-sys.path.insert(0, str(ROOT))
 from tests.fakes import field_value, function_lm  # noqa: E402 - the deterministic engine the tests use
 
 from pld import PLD, macro_f1  # noqa: E402

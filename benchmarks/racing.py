@@ -16,7 +16,7 @@ import time
 
 import dspy
 
-from _common import DATA_DIR, ROOT, artifact_candidates, save_result
+from _common import DATA_DIR, artifact_candidates, save_result
 
 from pld.budget import CallBudget
 from pld.backends.lm import make_lm
@@ -45,19 +45,17 @@ def run(racing: bool, candidates, valset, max_rules: int, confidence: float = 0.
 def synthetic(val: int, confidences: list[float]) -> None:
     """The same comparison on a deterministic student with graded rules (tests/test_racing.py):
     no model, so it shows how the saving grows with the validation set."""
-    sys.path.insert(0, str(ROOT))
-    from tests.test_racing import ACCURACY, _examples, graded_student
-    from tests.fakes import ToySignature, function_lm
+    from tests.fakes import GRADED_RULES, ToySignature, function_lm, graded_student, toy_items
 
     program = dspy.Predict(ToySignature)
     candidates = [CandidateRule(id=f"R{k}", text=t, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
-                  for k, t in enumerate(ACCURACY)]
+                  for k, t in enumerate(GRADED_RULES)]
     rows = {}
     for mode, racing, level in [("exhaustive", False, 0.95)] + [(f"racing {c:.0%}", True, c) for c in confidences]:
         lm, engine = function_lm(graded_student, "student")
         scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]),
                                CallBudget("student"))
-        result = greedy_select(scorer, list(reversed(candidates)), _examples(val), max_rules=3, racing=racing,
+        result = greedy_select(scorer, list(reversed(candidates)), toy_items(val), max_rules=3, racing=racing,
                                confidence=level, progress=False)
         rows[mode] = {"calls": len(engine.requests), "rules": [r.id for r in result.selected],
                       "val_macro_f1": round(result.val_macro_f1, 4)}

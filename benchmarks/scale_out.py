@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,11 +22,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 from _common import DATA_DIR, ROOT, artifact_rules, save_result
 
+from tests.servers import start_fault_server, start_llama_server  # noqa: E402 - the suite's server helper
+
 from pld.backends.lm import make_lm
-from pld.backends.local.models import resolve_model_path
 from pld.backends.options import LMOptions
 from pld.backends.endpoint_stats import endpoint_stats
 from pld.evaluate import run_program
@@ -39,44 +37,16 @@ _HIT = re.compile(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) pro
 _EVAL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(base: str, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"the server at {base} did not start")
-
-
 def start_llama(core: int, log: Path) -> tuple[subprocess.Popen, str]:
     """A llama.cpp server on one core with one thread; its log says what each request evaluated."""
-    path, _ = resolve_model_path("gemma3-270m")
-    port = free_port()
-    pinned = ["taskset", "-c", str(core)] if shutil.which("taskset") else []
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port),
-               "--n_ctx", "4096", "--n_threads", "1", "--model_alias", "gemma3-270m", "--interrupt_requests", "False",
-               "--verbose", "True"]
-    process = subprocess.Popen(pinned + command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    base = f"http://127.0.0.1:{port}/v1"
-    wait_until_up(base, process)
-    return process, base
+    server = start_llama_server("gemma3-270m", "--verbose", "True", core=core, threads=1, log=log.open("w"))
+    return server.process, server.base
 
 
 def start_instant() -> tuple[subprocess.Popen, str]:
     """An OpenAI-compatible server that answers at once (the tests' fault server in its ``ok`` mode)."""
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fault_server.py"), "ok"], stdout=subprocess.PIPE,
-                               text=True)
-    port = int(process.stdout.readline().split()[1])
-    return process, f"http://127.0.0.1:{port}/v1"
+    server = start_fault_server("ok")
+    return server.process, server.base
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import dspy
-import httpx
 
-from _common import DATA_DIR
+from _common import DATA_DIR, ROOT
+
+from tests.servers import start_llama_server  # noqa: E402 - the suite's server helper
 
 from pld.backends.lm import make_lm
-from pld.backends.local.models import resolve_model_path
 from pld.backends.options import LMOptions
 
 DEFAULT_STUDENT = "local/gemma3-270m"  # the model these recorded numbers were measured on
@@ -33,22 +32,8 @@ from pld.tasks import get_task
 
 
 def start_server(*flags: str) -> tuple[subprocess.Popen, str]:
-    path, _ = resolve_model_path("gemma3-270m")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
-                                "--port", str(port), "--n_ctx", "4096", "--model_alias", "gemma3-270m", *flags],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    for _ in range(240):
-        try:
-            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("the llama.cpp server did not start")
+    server = start_llama_server("gemma3-270m", *flags, seconds=120)
+    return server.process, server.base
 
 
 def timed(lm: dspy.BaseLM, program: dspy.Module, examples: list) -> list[float]:

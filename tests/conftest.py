@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,32 +28,26 @@ def _isolated_dspy_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(cache))
 
 
-FAULT_SERVER = Path(__file__).with_name("fault_server.py")
 Serve = Callable[[str], str]
 
 
 @pytest.fixture
 def serve() -> Iterator[Serve]:
     """Start real fault servers (tests/fault_server.py) by mode; each answers at the returned
-    base URL (``.../v1``) and is killed when the test ends."""
-    processes: list[subprocess.Popen] = []
+    base URL (``.../v1``) and is stopped when the test ends."""
+    from tests.servers import start_fault_server
+
+    started = []
 
     def start(mode: str) -> str:
-        process = subprocess.Popen([sys.executable, str(FAULT_SERVER), mode], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
-        processes.append(process)
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        line = process.stdout.readline() if ready else ""
-        if not line.startswith("ready "):
-            pytest.fail(f"the {mode} fault server did not start")
-        return f"http://127.0.0.1:{int(line.split()[1])}/v1"
+        started.append(start_fault_server(mode))
+        return started[-1].base
 
     try:
         yield start
     finally:
-        for process in processes:
-            process.kill()
-            process.wait(timeout=10)
+        for server in started:
+            server.kill()
 
 
 @pytest.fixture
@@ -67,68 +58,28 @@ def no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-class LlamaServer:
-    """A real llama.cpp server (``python -m llama_cpp.server``) over the embedded Gemma 3 270M on loopback,
-    pinned to one core with one thread, so that two of them share these cores fairly."""
-
-    def __init__(self, core: int):
-        import shutil
-        import socket
-
-        import httpx
-
-        from pld.backends.local.models import resolve_model_path
-
-        path, _ = resolve_model_path("gemma3-270m")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
-                   "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--model_alias", "gemma3-270m",
-                   "--interrupt_requests", "False"]
-        pinned = ["taskset", "-c", str(core % (os.cpu_count() or 1))] if shutil.which("taskset") else []
-        self.process = subprocess.Popen(pinned + command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.base = f"http://127.0.0.1:{port}/v1"
-        self._httpx = httpx
-
-    def wait_ready(self, seconds: float = 90) -> None:
-        import time
-
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                if self._httpx.get(f"{self.base}/models", timeout=1).status_code == 200:
-                    return
-            except self._httpx.HTTPError:
-                time.sleep(0.3)
-        self.stop()
-        pytest.fail(f"the llama.cpp server at {self.base} did not start in {seconds:g} s")
-
-    def stop(self) -> None:
-        self.process.kill()  # SIGTERM waits for the current generation; a test has no time for that
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def llama_servers() -> Iterator[Callable[[int], list[LlamaServer]]]:
-    """Start real llama.cpp servers, ``n`` at a time (loaded in parallel, each on its own core); all
-    are killed when the module's tests end."""
+def llama_servers():
+    """Start real llama.cpp servers over the embedded Gemma 3 270M, ``n`` at a time (loaded in
+    parallel, each pinned to its own core with one thread, so two share these cores fairly); all are
+    killed when the module's tests end."""
     pytest.importorskip("llama_cpp.server")
-    started: list[LlamaServer] = []
+    from tests.servers import start_llama_server, wait_until_up
 
-    def start(n: int) -> list[LlamaServer]:
-        servers = [LlamaServer(core=len(started) + i) for i in range(n)]
+    started = []
+
+    def start(n: int):
+        servers = [start_llama_server(core=len(started) + i, threads=1, wait=False) for i in range(n)]
         started.extend(servers)
         for server in servers:
-            server.wait_ready()
+            wait_until_up(server, 90)
         return servers
 
     try:
         yield start
     finally:
         for server in started:
-            if server.process.poll() is None:
-                server.stop()
+            server.kill()  # SIGTERM waits for the current generation; a test has no time for that
 
 
 COMMITTED_ARTIFACT = Path(__file__).resolve().parents[1] / "artifacts" / "stereoset-gemma3-270m"

@@ -131,3 +131,25 @@ def rule_writing_teacher(system: str, user: str) -> dict[str, str]:
         fields["label"] = "neg" if "special" in example else "pos"
     fields["rule"] = rule
     return fields
+
+
+# --- a student whose rules are right on a graded share of items (racing) ------------------------
+GRADED_RULES = {f"Rule number {k} decides it.": p for k, p in enumerate([0.9, 0.75, 0.6, 0.5, 0.4, 0.3])}
+
+
+def graded_student(system: str, user: str) -> dict[str, str]:
+    """The first known rule in the instructions decides; rule k is right on a fixed share of items."""
+    text = field_value(user, "text")
+    index = int(re.search(r"\d+", text).group())
+    gold = "neg" if "special" in text else "pos"
+    present = sorted((system.find(rule), rule) for rule in GRADED_RULES if rule in system)
+    share = GRADED_RULES[present[0][1]] if present else 0.2
+    right = (index * 7 + 3) % 20 < share * 20
+    return {"label": gold if right else ("pos" if gold == "neg" else "neg")}
+
+
+def toy_items(n: int) -> list[dspy.Example]:
+    """``n`` items of ToySignature, every other one special (label neg)."""
+    return [dspy.Example(text=f"item {i}{' special' if i % 2 else ''}", label="neg" if i % 2 else "pos").with_inputs("text")
+            for i in range(n)]
+

@@ -4,8 +4,6 @@ with a scripted client; then against an Ollama-protocol stand-in that runs the r
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -187,37 +185,17 @@ def test_num_ctx_and_keep_alive_reach_every_request(monkeypatch):
 
 
 # -- against the stand-in, running the real model ----------------------------------------------
-def _start(context_length: int) -> tuple[subprocess.Popen, str]:
+def _start(context_length: int):
     pytest.importorskip("llama_cpp")
-    from pld.backends.local.models import resolve_model_path
+    from tests.servers import start_ollama_standin
 
-    path = resolve_model_path("gemma3-270m")[0]
-    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("ollama_standin.py")), str(path),
-                                "--tag", "gemma3-270m", "--context-length", str(context_length)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()  # "ready PORT" once the model is loaded and the port bound
-    if not line.startswith("ready "):
-        process.kill()
-        pytest.fail(f"the Ollama stand-in did not start: {line!r}")
-    return process, f"http://127.0.0.1:{line.split()[1]}"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    return start_ollama_standin("gemma3-270m", context_length=context_length)
 
 
 @pytest.fixture(scope="module")
 def standin():
-    process, url = _start(32768)
-    try:
-        yield url
-    finally:
-        _stop(process)
+    with _start(32768) as running:
+        yield running.base
 
 
 @pytest.mark.model
@@ -271,11 +249,8 @@ def test_truncation_and_a_missing_model_fail_loudly(standin):
 
 @pytest.mark.model
 def test_a_prompt_beyond_the_models_context_length_fails_before_it_is_sent():
-    process, url = _start(128)
-    try:
-        served = make_lm("ollama/gemma3-270m", LMOptions(api_base=url, cache=False))
+    with _start(128) as running:
+        served = make_lm("ollama/gemma3-270m", LMOptions(api_base=running.base, cache=False))
         with dspy.context(lm=served, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
             with raises_pld(r"does not fit the 128-token context of 'gemma3-270m'"):
                 dspy.Predict(YesNo)(question="Is the sky blue on a clear day? " * 40)
-    finally:
-        _stop(process)

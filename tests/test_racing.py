@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import dspy
 import pytest
 
@@ -14,34 +12,15 @@ from pld.pipeline.render import base_instructions
 from pld.rules import CandidateRule
 from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import greedy_select
-from tests.fakes import ToySignature, field_value, function_lm
-
-ACCURACY = {f"Rule number {k} decides it.": p for k, p in enumerate([0.9, 0.75, 0.6, 0.5, 0.4, 0.3])}
-
-
-def graded_student(system: str, user: str) -> dict[str, str]:
-    """The first known rule in the instructions decides; rule k is right on a fixed share of items."""
-    text = field_value(user, "text")
-    index = int(re.search(r"\d+", text).group())
-    gold = "neg" if "special" in text else "pos"
-    present = sorted((system.find(rule), rule) for rule in ACCURACY if rule in system)
-    share = ACCURACY[present[0][1]] if present else 0.2
-    right = (index * 7 + 3) % 20 < share * 20
-    return {"label": gold if right else ("pos" if gold == "neg" else "neg")}
-
-
-def _examples(n: int) -> list[dspy.Example]:
-    return [dspy.Example(text=f"item {i}{' special' if i % 2 else ''}", label="neg" if i % 2 else "pos").with_inputs("text")
-            for i in range(n)]
-
+from tests.fakes import GRADED_RULES, ToySignature, function_lm, graded_student, toy_items
 
 def _run(racing: bool, n: int = 480):
     program = dspy.Predict(ToySignature)
     lm, engine = function_lm(graded_student, "student")
     scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
     candidates = [CandidateRule(id=f"R{k}", text=text, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
-                  for k, text in enumerate(ACCURACY)]
-    result = greedy_select(scorer, list(reversed(candidates)), _examples(n), min_gain=0.01, max_rules=3,
+                  for k, text in enumerate(GRADED_RULES)]
+    result = greedy_select(scorer, list(reversed(candidates)), toy_items(n), min_gain=0.01, max_rules=3,
                            racing=racing, progress=False)
     return result, len(engine.requests)
 
@@ -64,9 +43,9 @@ def test_stage_sizes_and_balanced_order():
     assert stage_sizes(48, eta=2, min_examples=12) == [12, 24, 48]
     assert stage_sizes(10, eta=3, min_examples=8) == [10]
     assert stage_sizes(1, eta=2, min_examples=1) == [1]  # one example, scored in full: no endless halving
-    ordered = race_order(_examples(12), "label", seed=1)
+    ordered = race_order(toy_items(12), "label", seed=1)
     assert [ex.label for ex in ordered[:4]].count("pos") == 2
-    assert sorted(ex.text for ex in ordered) == sorted(ex.text for ex in _examples(12))
+    assert sorted(ex.text for ex in ordered) == sorted(ex.text for ex in toy_items(12))
 
 
 @pytest.mark.parametrize("racing", [True, False])
@@ -75,8 +54,8 @@ def test_both_modes_never_ask_a_pair_twice(racing):
     lm, engine = function_lm(graded_student, "student")
     scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
     candidates = [CandidateRule(id=f"R{k}", text=t, source="cluster", cluster_size=1, example_keys=(), micro_rules=())
-                  for k, t in enumerate(ACCURACY)]
-    greedy_select(scorer, candidates, _examples(60), racing=racing, progress=False)
+                  for k, t in enumerate(GRADED_RULES)]
+    greedy_select(scorer, candidates, toy_items(60), racing=racing, progress=False)
     assert len(set(engine.requests)) == len(engine.requests)
 
 
@@ -91,7 +70,7 @@ def test_the_baseline_races_too_when_every_list_leaves_early():
         lm, engine = function_lm(graded_student, "student")
         scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]),
                                CallBudget("student"))
-        result = greedy_select(scorer, noop, _examples(240), min_gain=0.01, racing=racing, progress=False)
+        result = greedy_select(scorer, noop, toy_items(240), min_gain=0.01, racing=racing, progress=False)
         baseline_calls = sum("Be concise." not in system for system, _ in engine.requests)
         runs[racing] = (scorer, result, baseline_calls, len(engine.requests))
     (full, exhaustive, full_baseline, _), (_, raced, baseline_calls, calls) = runs[False], runs[True]
@@ -99,5 +78,5 @@ def test_the_baseline_races_too_when_every_list_leaves_early():
     assert exhaustive.baseline_examples == full_baseline == 240
     assert raced.baseline_examples == baseline_calls < 240  # asked only as far as the list went
     assert calls == baseline_calls + raced.rounds[0].trials[0].examples == 2 * baseline_calls
-    scored = race_order(_examples(240), "label", 0)[:baseline_calls]
+    scored = race_order(toy_items(240), "label", 0)[:baseline_calls]
     assert raced.baseline_val_macro_f1 == full.macro_f1([], scored) == raced.val_macro_f1

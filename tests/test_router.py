@@ -231,7 +231,7 @@ def test_killing_a_server_mid_run_loses_no_label(llama_servers, two_llama_server
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and endpoint_stats(lm)[1].calls == 0:
             time.sleep(0.05)
-        doomed.stop()
+        doomed.kill()
 
     killer = threading.Thread(target=kill_once_it_serves)
     killer.start()

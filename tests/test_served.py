@@ -5,14 +5,9 @@ Gemma weights."""
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import sys
-import time
 from typing import Literal
 
 import dspy
-import httpx
 import pytest
 
 from pld.evaluate import student_adapter
@@ -82,34 +77,10 @@ def test_chat_format_needs_a_server_address():
 def _running_server(*flags: str):
     """``python -m llama_cpp.server`` over the embedded student's weights on a free loopback port."""
     pytest.importorskip("llama_cpp.server")
-    from pld.backends.local.models import resolve_model_path
+    from tests.servers import start_llama_server
 
-    path, _ = resolve_model_path("gemma3-270m")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--model_alias", "gemma3-270m", "--interrupt_requests", "False", *flags],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the llama.cpp server did not start in 60 s")
-        yield base
-    finally:
-        process.terminate()  # the server finishes its current generation first: kill after a timeout
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with start_llama_server("gemma3-270m", *flags) as running:
+        yield running.base
 
 
 @pytest.fixture(scope="module")
