@@ -7,6 +7,7 @@ included. Each record says which role (teacher/student) and which phase of a run
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict
@@ -17,6 +18,20 @@ from typing import Any
 
 import dspy
 from dspy.utils.callback import BaseCallback
+from pydantic import BaseModel, computed_field
+
+
+# Tokens estimated without the model's tokenizer (Ollama exposes none; exported data has no model):
+# from UTF-8 bytes. About 4 bytes per token for English with the Gemma, Llama and Qwen tokenizers;
+# 3 over-counts almost any text (an upper bound: a window sized from it has room), 6 under-counts it
+# (a lower bound: a prompt whose count at 6 exceeds a context cannot fit).
+BYTES_PER_TOKEN = {"typical": 4.0, "upper": 3.0, "lower": 6.0}
+
+
+def estimate_tokens(text: str, bound: str = "typical") -> int:
+    """The tokens ``text`` takes, estimated from its UTF-8 bytes: ``typical``, or an ``upper`` or
+    ``lower`` bound."""
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN[bound])
 
 
 @dataclass(frozen=True)
@@ -32,9 +47,9 @@ class CallRecord:
     completions: tuple[str, ...] = ()
 
 
-@dataclass
-class UsageTotals:
-    """Calls and tokens; ``calls`` includes cache hits, ``*_tokens`` count only real model work."""
+class UsageTotals(BaseModel):
+    """Calls and tokens; ``calls`` includes cache hits, ``*_tokens`` count only real model work. The
+    one counting model: run reports, comparisons (``pld.compare.results``) and budgets read it."""
 
     calls: int = 0
     cache_hits: int = 0
@@ -51,7 +66,13 @@ class UsageTotals:
             self.input_tokens += record.input_tokens
             self.output_tokens += record.output_tokens
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a run report records them (seconds rounded)."""
         return {
             "calls": self.calls,
             "cache_hits": self.cache_hits,

@@ -31,19 +31,18 @@ from pld.backends.decoding import (COMPLETED_MARKER, OutputField, canonical_labe
                                    label_spellings, parse_output_fields, render_chat)
 from pld.backends.turn_format import format_of_template
 from pld.errors import BackendError
+from pld.usage import estimate_tokens as usage_estimate
 
 TOP_LOGPROBS = 20
 DEFAULT_FREE_TEXT_TOKENS = 384
 MIN_NUM_CTX = 2048
-# A prompt's tokens from its UTF-8 bytes. 3 bytes per token over-counts English for the Gemma,
-# Llama and Qwen tokenizers (about 4), so the window sized from it has room; 6 bytes per token
-# under-counts almost any text, so a prompt whose count at 6 exceeds the model's context cannot fit.
-BYTES_PER_TOKEN_HIGH, BYTES_PER_TOKEN_LOW = 3.0, 6.0
+TEMPLATE_TOKENS = 8  # what Ollama's template adds around a prompt, at most, for the models PLD renders
 
 
-def estimate_tokens(text: str, bytes_per_token: float = BYTES_PER_TOKEN_HIGH) -> int:
-    """Tokens ``text`` takes, estimated without the model's tokenizer (Ollama exposes none)."""
-    return math.ceil(len(text.encode("utf-8")) / bytes_per_token) + 8
+def estimate_tokens(text: str, bound: str = "upper") -> int:
+    """Tokens ``text`` takes in Ollama's window (its template included), from ``pld.usage``'s one
+    estimate: the upper bound sizes the window, the lower one proves a prompt cannot fit."""
+    return usage_estimate(text, bound) + TEMPLATE_TOKENS
 
 
 def size_num_ctx(needed: int, *, current: int, context_length: int | None) -> int:
@@ -205,7 +204,7 @@ class OllamaEngine:
     def _window(self, prompt_text: str, num_predict: int, context_length: int | None) -> int:
         if self.fixed_num_ctx:
             return self.fixed_num_ctx
-        surely = estimate_tokens(prompt_text, BYTES_PER_TOKEN_LOW)
+        surely = estimate_tokens(prompt_text, "lower")
         if context_length and surely + num_predict > context_length:
             raise BackendError(
                 f"A prompt of {len(prompt_text)} characters (at least ~{surely} tokens) plus {num_predict} output "

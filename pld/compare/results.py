@@ -13,21 +13,12 @@ from pydantic import BaseModel, computed_field
 
 from pld.compare.settings import CompareSettings
 from pld.evaluate import EvalReport
+from pld.usage import UsageTotals
 
 Status = Literal["ok", "failed", "unavailable"]
 
 
-class Usage(BaseModel):
-    calls: int = 0
-    cache_hits: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    seconds: float = 0.0
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
+Usage = UsageTotals  # a method's calls and tokens per role: the run's one counting model
 
 
 class EngineCheck(BaseModel):

@@ -3,7 +3,7 @@
 Prompts are rebuilt with DSPy's ``ChatAdapter`` exactly as ``dspy.Predict`` sends them. For an
 embedded teacher (``local/...``) they are counted with the teacher's own tokenizer over the chat
 rendering the engine uses, so a count equals the engine's reported prompt tokens. For any other
-teacher, tokens are estimated as characters / 4 (OpenAI's rule of thumb for English text).
+teacher, tokens are estimated from UTF-8 bytes (about 4 per token for English; ``pld.usage.estimate_tokens``).
 Answers are the raw completions DSPy hands its callbacks (``pld.usage.counting`` keeps them),
 which cache hits include.
 """
@@ -18,9 +18,9 @@ from typing import Any, Literal
 import dspy
 
 from pld.distill.records import KShotComparison, TokenCount
+from pld.usage import estimate_tokens
 
-CHARS_PER_TOKEN = 4.0
-ESTIMATE = "estimate: characters / 4"
+ESTIMATE = "estimate: UTF-8 bytes / 4"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def _estimate(text: str) -> int:
-    return int(round(len(text) / CHARS_PER_TOKEN))
+    return estimate_tokens(text)
 
 
 def prompt_messages(call: TeacherCall, demos: Sequence[TeacherCall] = ()) -> list[dict[str, Any]]:
