@@ -320,8 +320,11 @@ def test_compare_takes_per_role_options_from_python_and_the_cli(monkeypatch, tmp
     built: dict = {}
     task = SimpleNamespace(name="toy", label_field="label", labels=("pos", "neg"), make_program=make_program,
                            group_field=None, group_sampling=False,
-                           load_splits=lambda data_dir, seed: SPLITS, default_options=lambda spec, options: options)
-    monkeypatch.setattr(suite, "get_task", lambda name: task)
+                           load_splits=lambda data_dir, seed, source="files": SPLITS,
+                           default_options=lambda spec, options: options)
+    import pld.jobs.setup as setup
+
+    monkeypatch.setattr(setup, "get_task", lambda name: task)
     monkeypatch.setattr(suite, "make_lm", lambda spec, options: built.setdefault(spec, options))
     monkeypatch.setattr(suite, "run_comparison", lambda settings, **kwargs: kwargs)
     roles = RoleOptions(teacher=LMOptions(api_base="http://teacher:8000", temperature=0.7),

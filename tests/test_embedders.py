@@ -88,6 +88,7 @@ def test_minilm_clusters_paraphrased_micro_rules_by_meaning():
 
 def test_the_compile_job_refuses_a_missing_embedder_before_loading_any_model(monkeypatch, tmp_path, data_dir):
     import pld.jobs
+    import pld.jobs.setup
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
@@ -96,7 +97,7 @@ def test_the_compile_job_refuses_a_missing_embedder_before_loading_any_model(mon
     def no_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was loaded before the embedder was checked")
 
-    monkeypatch.setattr(pld.jobs, "make_lm", no_model)
+    monkeypatch.setattr(pld.jobs.setup, "make_lm", no_model)
     settings = CompileSettings(embedder="minilm", n_train=3, n_val=3, data_dir=str(data_dir))
     with pytest.raises(BackendError, match=r'pld\[embed\]'):
         pld.jobs.compile_task("stereoset", tmp_path / "out", settings)

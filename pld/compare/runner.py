@@ -263,13 +263,14 @@ def _reusable(path: Path, key: str, retry_failed: bool) -> MethodResult | None:
 
 
 def _manifest(report: CompareReport, student_lm: dspy.BaseLM, teacher_lm: dspy.BaseLM) -> dict[str, Any]:
-    """Every method artifact's common record; ``backends``, as ``pld compile``'s, names each role's server."""
+    """Every method artifact's common record, built as ``pld compile``'s is."""
+    from pld.jobs.manifest import artifact_manifest
+
     options = dict(report.lm_kwargs["student"].get("label_decoding") or {})  # pld.load applies them
-    return dict(task=report.task, signature=report.signature, label_field=report.label_field,
-                labels=report.labels, teacher_model=report.teacher_model, student_model=report.student_model,
-                model_digests=report.model_digests, data_fingerprints=report.data_fingerprints,
-                student_options=options,
-                backends={"teacher": backend_record(teacher_lm), "student": backend_record(student_lm)})
+    return artifact_manifest(task=report.task, signature=report.signature, label_field=report.label_field,
+                             labels=report.labels, teacher_model=report.teacher_model,
+                             student_model=report.student_model, teacher_lm=teacher_lm, student_lm=student_lm,
+                             data_fingerprints=report.data_fingerprints, student_options=options)
 
 
 def _save_artifact(path: Path, program: dspy.Module, result: MethodResult, pld_report: Any,

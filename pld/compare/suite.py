@@ -10,11 +10,11 @@ from pld.compare.method import Method
 from pld.compare.results import CompareReport
 from pld.compare.runner import run_comparison
 from pld.compare.settings import CompareSettings
-from pld.jobs import sample
+from pld.jobs.setup import job_data, student_options
 from pld.backends.lm import make_lm
 from pld.backends.options import LMOptions, RoleOptions
 from pld.metrics import macro_f1
-from pld.tasks import Splits, get_task
+from pld.tasks import Splits
 
 
 def compare(settings: CompareSettings, out: str | Path, options: LMOptions | RoleOptions | None = None, *,
@@ -30,23 +30,20 @@ def compare(settings: CompareSettings, out: str | Path, options: LMOptions | Rol
     Teacher and student are separate LM objects even when they name the same model (the embedded
     backend then shares one loaded model), so every call is counted under one role.
     """
-    task = get_task(settings.task)
+    data = job_data(settings.task, {"train": settings.n_train, "val": settings.n_val, "test": settings.n_test},
+                    seed=settings.seed, data_dir=settings.data_dir)
+    task = data.task
     # No fixed per-request seed: at temperature 0 it changes nothing, and at temperature > 0 (SIMBA's
     # resampling, COPRO's and MIPROv2's n proposals) it would make every sample identical. The
     # response cache keeps re-runs reproducible.
     roles = RoleOptions.of(options)
     teacher_options = dataclasses.replace(roles.teacher, seed=None)
-    student_options = dataclasses.replace(task.default_options(settings.student, roles.student), seed=None)
-    full = task.load_splits(settings.data_dir, seed=settings.seed)
-    splits = Splits(
-        train=sample(task, full.train, settings.n_train, settings.seed),
-        val=sample(task, full.val, settings.n_val, settings.seed),
-        test=sample(task, full.test, settings.n_test, settings.seed),
-    )
+    student_options_ = dataclasses.replace(student_options(task, settings.student, roles.student), seed=None)
+    splits = Splits(train=data.train, val=data.val, test=data.test)
     if settings.student_max_tokens is not None:
-        student_options = dataclasses.replace(student_options, max_tokens=settings.student_max_tokens)
+        student_options_ = dataclasses.replace(student_options_, max_tokens=settings.student_max_tokens)
     teacher_lm = make_lm(settings.teacher, teacher_options)
-    student_lm = make_lm(settings.student, student_options)
+    student_lm = make_lm(settings.student, student_options_)
     return run_comparison(
         settings.model_copy(update={"task": task.name}), splits=splits, make_program=task.make_program,
         student_lm=student_lm, teacher_lm=teacher_lm, metric=macro_f1(task.label_field, task.labels), out=out,

@@ -13,12 +13,9 @@ from pld.distill.collect import DistillData, build_distill_data, check_fraction,
 from pld.distill.export import write_distill_data
 from pld.errors import ConfigError
 from pld.config import CompileSettings, PLDConfig
-from pld.jobs import sample
-from pld.backends.lm import make_lm
+from pld.jobs.setup import SPLIT_NAMES as SPLITS
+from pld.jobs.setup import job_data, job_lms
 from pld.backends.options import DEFAULT_TEACHER, LMOptions
-from pld.tasks import get_task
-
-SPLITS = ("train", "val", "test")
 _COMPILE = CompileSettings()
 
 
@@ -54,10 +51,10 @@ def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
         raise ConfigError(f"unknown split {settings.split!r}; use one of {', '.join(SPLITS)}")
     if settings.n_examples is not None and settings.n_examples < 1:
         raise ConfigError(f"number of examples must be at least 1, got {settings.n_examples}")
-    task = get_task(task_name)
-    splits = task.load_splits(settings.data_dir, seed=settings.pld.seed, source=settings.source)  # type: ignore[arg-type]
-    examples = sample(task, getattr(splits, settings.split), settings.n_examples, settings.pld.seed)
-    teacher_lm = make_lm(settings.teacher, options)
+    data = job_data(task_name, {settings.split: settings.n_examples}, seed=settings.pld.seed,
+                    data_dir=settings.data_dir, source=settings.source)  # type: ignore[arg-type]
+    task, examples = data.task, data.samples[settings.split]
+    teacher_lm, _ = job_lms(task, settings.teacher, None, options)
     data = build_distill_data(
         examples, teacher_lm,
         task=task_description(task.make_program(settings.strategy), task.label_field, task.labels),
