@@ -27,6 +27,7 @@ TraceMode = Literal["label-conditioned", "label-free"]
 Selection = Literal["racing", "exhaustive"]
 Strategy = Literal["zero-shot", "cot"]
 DataSource = Literal["files", "hub"]
+Split = Literal["train", "val", "test"]
 
 class Settings(BaseModel):
     """Frozen settings that refuse unknown names and bad values with one line (``ConfigError``)."""

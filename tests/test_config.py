@@ -182,3 +182,27 @@ def test_the_help_texts_task_names_are_the_suites():
     from pld.tasks import TASKS
 
     assert TASK_NAMES == tuple(TASKS)
+
+
+def test_every_settings_class_refuses_unknown_keys_and_bad_values_with_one_line():
+    from pld.compare.settings import CompareSettings
+    from pld.distill.job import DistillSettings
+    from pld.errors import ConfigError
+
+    for settings, bad in ((CompareSettings, {"n_tset": 3}), (DistillSettings, {"splt": "val"}),
+                          (CompareSettings, {"budget": 0}), (DistillSettings, {"split": "dev"}),
+                          (DistillSettings, {"rationale_fraction": 1.5}), (CompileSettings, {"n_trian": 3})):
+        with pytest.raises(ConfigError) as error:
+            settings(**bad)
+        assert "\n" not in str(error.value) and next(iter(bad)) in str(error.value)
+    assert "'train', 'val', 'test'" in _message(lambda: DistillSettings(split="dev"))
+
+
+def _message(build) -> str:
+    from pld.errors import ConfigError
+
+    try:
+        build()
+    except ConfigError as error:
+        return str(error)
+    raise AssertionError("no error")

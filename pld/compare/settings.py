@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar
+
+from pydantic import Field
 
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
-from pld.config import JOB_DEFAULTS
+from pld.config import JOB_DEFAULTS, Settings
 
 # The pld row's settings: `pld compile`'s PLD on one thread, quiet. Its max_student_calls and seed
 # are replaced by the comparison's budget and seed, the same for every method. Other settings:
@@ -18,7 +20,7 @@ DEFAULT_METHODS: tuple[str, ...] = (
 )
 
 
-class CompareSettings(BaseModel):
+class CompareSettings(Settings):
     """One comparison: task, models, data sizes, methods, seed and the student-call budget.
 
     Args:
@@ -41,18 +43,18 @@ class CompareSettings(BaseModel):
         data_dir: folder with the task's official files.
     """
 
-    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str] = "compare setting"
 
     task: str = "stereoset"
     student: str = DEFAULT_STUDENT
     teacher: str = DEFAULT_TEACHER
     methods: tuple[str, ...] = DEFAULT_METHODS
-    n_train: int | None = 8
-    n_val: int | None = 12
-    n_test: int | None = 24
+    n_train: int | None = Field(8, ge=1)
+    n_val: int | None = Field(12, ge=1)
+    n_test: int | None = Field(24, ge=1)
     budget: int = Field(default=120, ge=1)
     seed: int = 0
-    student_max_tokens: int | None = 48
+    student_max_tokens: int | None = Field(48, ge=1)
     fail_methods: tuple[str, ...] = ()
     retry_failed: bool = False
     warm_up: bool = True

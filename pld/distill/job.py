@@ -6,21 +6,20 @@ build the teacher the same way, so an export after a compile costs no new teache
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import Field
 from pathlib import Path
 
-from pld.distill.collect import DistillData, build_distill_data, check_fraction, task_description
+from pld.distill.collect import DistillData, build_distill_data, task_description
 from pld.distill.export import write_distill_data
-from pld.errors import ConfigError
-from pld.config import CompileSettings, PLDConfig
-from pld.jobs.setup import SPLIT_NAMES as SPLITS
+from pld.config import CompileSettings, DataSource, PLDConfig, Settings, Split, Strategy
 from pld.jobs.setup import job_data, job_lms
 from pld.backends.options import DEFAULT_TEACHER, LMOptions
 _COMPILE = CompileSettings()
 
 
-@dataclass(frozen=True)
-class DistillSettings:
+class DistillSettings(Settings):
     """What ``pld distill-data`` runs with; ``n_examples=None`` takes the whole split.
 
     The trace settings are PLD's own (``pld``): ``trace_mode`` ("label-free": the teacher predicts
@@ -28,15 +27,18 @@ class DistillSettings:
     A compile's ``CompileSettings.pld`` exports the very examples that compile traced.
     """
 
-    teacher: str = DEFAULT_TEACHER
-    rationale_fraction: float = 1.0
-    split: str = "train"
-    n_examples: int | None = _COMPILE.n_train
-    k_shot: int = 5
-    strategy: str = _COMPILE.strategy
-    data_dir: str | None = None
-    source: str = "files"  # or "hub", as `Task.load_splits`
-    pld: PLDConfig = _COMPILE.pld
+    kind: ClassVar[str] = "distill setting"
+
+    teacher: str = Field(DEFAULT_TEACHER, description="model spec of the teacher")
+    rationale_fraction: float = Field(1.0, ge=0, le=1, allow_inf_nan=False,
+                                      description="share of the examples that keep the teacher's rationale")
+    split: Split = Field("train", description="the split whose examples are exported")
+    n_examples: int | None = Field(_COMPILE.n_train, ge=1, description="examples exported (None: the whole split)")
+    k_shot: int = Field(5, ge=0, description="demonstrations in the k-shot prompt whose cost is compared")
+    strategy: Strategy = Field(_COMPILE.strategy, description="the task's student program")
+    data_dir: str | None = Field(None, description="folder with the official data files")
+    source: DataSource = Field("files", description="'files' (the official files) or 'hub' (the HuggingFace hub)")
+    pld: PLDConfig = Field(_COMPILE.pld, description="PLD's trace settings")
 
     @property
     def unlabeled(self) -> bool:
@@ -46,13 +48,8 @@ class DistillSettings:
 def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
                  options: LMOptions | None = None) -> tuple[DistillData, Path]:
     """Export teacher labels and rationales for a task's examples to ``out``; return the data and path."""
-    check_fraction(settings.rationale_fraction)
-    if settings.split not in SPLITS:
-        raise ConfigError(f"unknown split {settings.split!r}; use one of {', '.join(SPLITS)}")
-    if settings.n_examples is not None and settings.n_examples < 1:
-        raise ConfigError(f"number of examples must be at least 1, got {settings.n_examples}")
     data = job_data(task_name, {settings.split: settings.n_examples}, seed=settings.pld.seed,
-                    data_dir=settings.data_dir, source=settings.source)  # type: ignore[arg-type]
+                    data_dir=settings.data_dir, source=settings.source)
     task, examples = data.task, data.samples[settings.split]
     teacher_lm, _ = job_lms(task, settings.teacher, None, options)
     data = build_distill_data(

@@ -8,15 +8,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import get_args
 
 import dspy
 
 from pld.backends.lm import make_lm
 from pld.backends.options import LMOptions, RoleOptions
-from pld.config import DataSource
+from pld.config import DataSource, Split
 from pld.tasks import Task, balanced_sample, get_task
 
-SPLIT_NAMES = ("train", "val", "test")
+SPLIT_NAMES: tuple[str, ...] = get_args(Split)
 
 
 def sample(task: Task, examples: list[dspy.Example], n: int | None, seed: int) -> list[dspy.Example]:
