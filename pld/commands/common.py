@@ -11,7 +11,7 @@ from typing import Any
 from pld.backends.registry import served_prefixes
 from pld.commands.types import non_negative_int, positive_int
 from pld.backends.options import (CHAT_FORMAT_CHOICES, DEFAULT_RETRIES, DEFAULT_ROUTING_STRATEGY, DEFAULT_TIMEOUT_S,
-                                  ROUTING_STRATEGIES, LMOptions, RoleOptions)
+                                  LABEL_MODES, ROUTING_STRATEGIES, LMOptions, RoleOptions)
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
 # them equal to pld.tasks.TASKS.
@@ -74,7 +74,7 @@ def add_model_args(parser: argparse.ArgumentParser, roles: Sequence[str] = ROLES
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the data samples, the models and every random choice of the run (default 0)")
     parser.add_argument("--no-cache", action="store_true", help="bypass DSPy's response cache")
-    parser.add_argument("--label-mode", choices=["score", "grammar"], default=None,
+    parser.add_argument("--label-mode", choices=LABEL_MODES, default=None,
                         help="embedded models and completions servers: score the labels in one pass (default), or generate under a grammar; "
                              "a loaded artifact keeps its recorded mode unless this is given")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,

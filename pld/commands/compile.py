@@ -15,7 +15,7 @@ from pld.backends.registry import spec_help
 from pld.commands.common import DEFAULT_TASK, NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import positive_int
-from pld.config import CompileSettings, Strategy
+from pld.config import CompileSettings, DataSource, Strategy
 
 FLAGS = ConfigFlags()  # every PLDConfig field, under its own name (--seed is the model options' flag)
 
@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--strategy", choices=get_args(Strategy), default=defaults.strategy)
     parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples (teacher traces)")
     parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples (rule selection)")
-    parser.add_argument("--source", choices=["files", "hub"], default="files",
+    parser.add_argument("--source", choices=get_args(DataSource), default="files",
                         help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
     parser.add_argument("--embedder", choices=get_args(CompileSettings.model_fields["embedder"].annotation),
                         default=defaults.embedder,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import get_args
 
 from pld.backends.registry import spec_help
 from pld.commands.common import NOTE, TASK_NAMES, add_model_args, lm_options
 from pld.commands.flags import ConfigFlags
 from pld.commands.types import non_negative_int, positive_int
-from pld.config import CompileSettings
+from pld.config import CompileSettings, DataSource, Split, Strategy
 
 FLAGS = ConfigFlags(only=("trace_mode", "seed"))  # the trace settings, as PLD reads them
 
@@ -27,14 +28,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="the teacher predicts the label (--trace-mode label-free); gold only filters and scores it")
     parser.add_argument("--rationale-fraction", type=float, default=1.0,
                         help="share of examples that keep a rationale, in (0, 1] (default 1)")
-    parser.add_argument("--split", choices=["train", "val", "test"], default="train")
+    parser.add_argument("--split", choices=get_args(Split), default="train")
     parser.add_argument("--train", "--limit", dest="n_examples", type=non_negative_int, default=defaults.n_train,
                         help="label-balanced sample of N examples, as `pld compile --train N` picks them; "
                              "0 takes the whole split (default %(default)s)")
     parser.add_argument("--k-shot", type=positive_int, default=5, help="demos in the k-shot prompt compared with zero-shot")
-    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default=defaults.strategy,
+    parser.add_argument("--strategy", choices=get_args(Strategy), default=defaults.strategy,
                         help="the student program whose instructions describe the task (as in `pld compile`)")
-    parser.add_argument("--source", choices=["files", "hub"], default="files",
+    parser.add_argument("--source", choices=get_args(DataSource), default="files",
                         help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
     add_model_args(parser, roles=("teacher",))
     FLAGS.add(parser, defaults.pld)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import get_args
 
 from pld.commands.common import NOTE, TASK_NAMES, add_model_args, decoding_overrides, lm_options
 from pld.commands.types import positive_int
 from pld.backends.options import DEFAULT_STUDENT
+from pld.config import DataSource, Split, Strategy
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -16,12 +18,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--task", required=True, help=f"one of: {', '.join(TASK_NAMES)}")
     parser.add_argument("--student", default=None, help=f"model spec (default: the artifact's student, or {DEFAULT_STUDENT})")
     parser.add_argument("--limit", type=positive_int, default=None, help="score a label-balanced sample of N examples")
-    parser.add_argument("--split", choices=["train", "val", "test"], default="test")
-    parser.add_argument("--strategy", choices=["zero-shot", "cot"], default="zero-shot")
+    parser.add_argument("--split", choices=get_args(Split), default="test")
+    parser.add_argument("--strategy", choices=get_args(Strategy), default="zero-shot")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="concurrent requests (server backends only; default 1, or for several servers the sum "
                              "of their shares, 4 each)")
-    parser.add_argument("--source", choices=["files", "hub"], default="files",
+    parser.add_argument("--source", choices=get_args(DataSource), default="files",
                         help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
     add_model_args(parser, roles=("student",))
     parser.set_defaults(func=run)
