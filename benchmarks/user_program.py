@@ -67,9 +67,15 @@ def run_seed(seed: int, n_test: int) -> dict:
     compiled = optimizer.compile(dspy.Predict(ReturnDesk), trainset=train, valset=val)
     seconds = time.perf_counter() - started
 
+    def answer(program, example):
+        try:
+            return program(**example.inputs()).decision
+        except dspy.utils.exceptions.AdapterParseError:  # an unparseable answer is a wrong one
+            return None
+
     def answers(program) -> list:
         with dspy.context(lm=compiled.pld_student_lm):
-            return [getattr(program(**example.inputs()), "decision", None) for example in test]
+            return [answer(program, example) for example in test]
 
     zero = answers(dspy.Predict(ReturnDesk))
     ruled = answers(compiled)
@@ -80,7 +86,7 @@ def run_seed(seed: int, n_test: int) -> dict:
           f"gain {gain.describe()}", flush=True)
     return {"seed": seed, "compile_seconds": round(seconds, 1), "n_train": len(train), "n_val": len(val),
             "n_test": len(test), "rules": [rule.text for rule in report.rules],
-            "instructions": compiled.predict.signature.instructions,
+            "instructions": compiled.predictors()[0].signature.instructions,
             "metric_val_score": report.metric_val_score,
             "zero_shot": {"macro_f1": score_labels(gold, zero, LABELS).macro_f1,
                           "interval": macro_f1_interval(gold, zero, LABELS, seed=seed)},
@@ -99,7 +105,9 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="write USER_PROGRAM.md from the saved results")
     args = parser.parse_args()
     if args.one_seed is not None:
-        print(json.dumps(run_seed(args.one_seed, args.n_test)))
+        row = run_seed(args.one_seed, args.n_test)
+        (RESULTS / f".user_program-seed{args.one_seed}.json").write_text(json.dumps(row))  # kept if the parent dies
+        print(json.dumps(row))
         return
     if not args.report_only:
         rows = []

@@ -27,9 +27,9 @@ import dspy
 
 from pld.backends.base import backend_info
 from pld.backends.openai_compat import check_reachable
-from pld.backends.options import CHAT_FORMAT_CHOICES, CHAT_ROUTE, LABEL_MODES, LMOptions, is_pool
+from pld.backends.options import CHAT_ROUTE, LMOptions, is_pool
 from pld.backends.pool.config import ENDPOINT_CONCURRENCY, split_api_bases
-from pld.backends.registry import backend_for
+from pld.backends.registry import BACKENDS, backend_for
 from pld.backends.turn_format import detect_turn_format
 from pld.errors import ConfigError
 from pld.faults import check_url, redact, split_credentials
@@ -84,16 +84,7 @@ def _with_turn_format(model: str, options: LMOptions) -> LMOptions:
 
 
 def _check_options(options: LMOptions) -> None:
-    if options.timeout is not None and not options.timeout > 0:
-        raise ConfigError(f"--timeout must be a positive number of seconds, not {options.timeout!r}.")
-    if options.num_retries < 0:
-        raise ConfigError(f"--retries must be 0 or more, not {options.num_retries!r}.")
-    if options.label_mode not in LABEL_MODES:
-        raise ConfigError(f"--label-mode must be one of {', '.join(LABEL_MODES)}, not {options.label_mode!r}.")
-    if options.chat_format is not None and options.chat_format not in CHAT_FORMAT_CHOICES:
-        raise ConfigError(f"--chat-format must be one of {', '.join(CHAT_FORMAT_CHOICES)}, not {options.chat_format!r}.")
-    if options.num_ctx is not None and options.num_ctx < 1:
-        raise ConfigError(f"--num-ctx must be a positive number of tokens, not {options.num_ctx!r}.")
+    """What ``LMOptions`` cannot check without importing the network helpers: the server addresses."""
     if options.api_base is not None:
         for url in split_api_bases(options.api_base):
             check_url(url)
@@ -105,4 +96,5 @@ def default_concurrency(lm: dspy.BaseLM) -> int:
     info = backend_info(lm)
     if info.concurrency:
         return info.concurrency
-    return 1 if info.kind == "local" else ENDPOINT_CONCURRENCY
+    row = BACKENDS.get(info.kind)  # the backend table says whether it answers from a server
+    return ENDPOINT_CONCURRENCY if row is None or row.served else 1

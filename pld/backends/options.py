@@ -15,6 +15,26 @@ DEFAULT_ROUTING_STRATEGY = "least-busy"  # a pool of servers: each call goes to 
 
 LabelMode = Literal["score", "grammar"]
 LABEL_MODES: tuple[LabelMode, ...] = ("score", "grammar")
+TURN_FORMATS = ("gemma", "chatml")  # the turn formats PLD renders (pld.backends.decoding.CHAT_FORMATS)
+CHAT_ROUTE = "chat"  # --chat-format chat: the server's own chat route, without asking it for a turn format
+CHAT_FORMAT_CHOICES = (*TURN_FORMATS, CHAT_ROUTE)
+
+
+def _problem(options: LMOptions) -> tuple[str, Any, str] | None:
+    """The first option with a bad value: (name, value, what is allowed), or None."""
+    checks: list[tuple[str, bool, str]] = [
+        ("timeout", options.timeout is None or (not isinstance(options.timeout, bool) and options.timeout > 0),
+         "a positive number of seconds or None"),
+        ("num_retries", isinstance(options.num_retries, int) and options.num_retries >= 0, "a whole number >= 0"),
+        ("label_mode", options.label_mode in LABEL_MODES, f"one of {', '.join(map(repr, LABEL_MODES))}"),
+        ("chat_format", options.chat_format is None or options.chat_format in CHAT_FORMAT_CHOICES,
+         f"one of {', '.join(map(repr, CHAT_FORMAT_CHOICES))} or None"),
+        ("num_ctx", options.num_ctx is None or (isinstance(options.num_ctx, int) and options.num_ctx >= 1),
+         "a whole number >= 1 or None"),
+        ("routing_strategy", options.routing_strategy in ROUTING_STRATEGIES,
+         f"one of {', '.join(map(repr, ROUTING_STRATEGIES))}"),
+    ]
+    return next(((name, getattr(options, name), allowed) for name, ok, allowed in checks if not ok), None)
 
 
 @dataclass(frozen=True)
@@ -40,6 +60,17 @@ class LMOptions:
     router: str | None = None
     routing_strategy: str = DEFAULT_ROUTING_STRATEGY  # a litellm.Router routing strategy
     prefix_affinity: bool = True  # a pool: prompts sharing all but their last input field stay on one endpoint
+
+    def __post_init__(self) -> None:
+        """Refuse a bad value where the options are made, with one line naming the option (and the
+        command-line flag that sets it), as the validating settings classes do (``pld.config``)."""
+        problem = _problem(self)
+        if problem is not None:
+            from pld.errors import ConfigError
+
+            name, value, allowed = problem
+            flag = {"num_retries": "retries"}.get(name, name).replace("_", "-")
+            raise ConfigError(f"invalid model option {name}={value!r} (--{flag}): must be {allowed}")
 
     def generation_kwargs(self) -> dict[str, Any]:
         """Temperature, and ``max_tokens`` and ``seed`` where set, as ``dspy.LM`` takes them."""
@@ -92,9 +123,6 @@ CALIBRATION_NEEDS_SCORING = (
 )
 
 
-TURN_FORMATS = ("gemma", "chatml")  # the turn formats PLD renders (pld.backends.decoding.CHAT_FORMATS)
-CHAT_ROUTE = "chat"  # --chat-format chat: the server's own chat route, without asking it for a turn format
-CHAT_FORMAT_CHOICES = (*TURN_FORMATS, CHAT_ROUTE)
 
 
 def is_pool(options: LMOptions) -> bool:
