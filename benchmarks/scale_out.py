@@ -14,7 +14,9 @@ Run: python benchmarks/scale_out.py [--examples 16] [--docs 2] [--hypotheses 4]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,6 +119,37 @@ def measure_scaling(count: int, workdir: Path) -> dict:
             "labels_differing": sum(a != b for a, b in zip(one["labels"], two["labels"]))}
 
 
+def measure_latency(count: int, workdir: Path) -> dict:
+    """Per-call latency at equal load: one server with one call in flight, then a pool of two with one
+    call in flight per server (two threads), on the same examples, plain and with the task's
+    calibration. A pool must decode as one server (same labels, same paths) and cost no more per call."""
+    task = get_task("stereoset")
+    examples = task.load_splits(DATA_DIR).val[:count]
+    program = task.make_program()
+    processes, bases = zip(*(start_llama(core, workdir / f"latency{core}.log") for core in (0, 1)))
+    rows = {}
+    try:
+        for calibrate in (False, True):
+            options = LMOptions(chat_format="gemma", cache=False, calibrate=calibrate)
+            single = make_lm("openai/gemma3-270m", dataclasses.replace(options, api_base=bases[0]))
+            pool = make_lm("openai/gemma3-270m", dataclasses.replace(options, api_base=",".join(bases)))
+            for lm in (single, pool):
+                run_program(program, examples[:2], lm, num_threads=len(bases) if lm is pool else 1)  # warm-up
+            one, one_s = run_program(program, examples, single, num_threads=1)
+            two, two_s = run_program(program, examples, pool, num_threads=len(bases))
+            one_labels, two_labels = [p.label if p else None for p in one], [p.label if p else None for p in two]
+            rows["calibrated" if calibrate else "plain"] = {
+                "examples": len(examples), "one_server_call_s": round(statistics.fmean(one_s), 3),
+                "pool_call_s": round(statistics.fmean(two_s), 3),
+                "ratio": round(statistics.fmean(two_s) / statistics.fmean(one_s), 3),
+                "labels_differing": sum(a != b for a, b in zip(one_labels, two_labels)),
+                "one_server_paths": dict(single.engine.label_paths), "pool_paths": dict(pool.engine.label_paths),
+                "pool_fallbacks": dict(pool.engine.fallback_reasons)}
+    finally:
+        stop(list(processes))
+    return rows
+
+
 def measure_cache(docs: int, hypotheses: int, workdir: Path) -> dict:
     task = get_task("contract_nli")
     test = task.load_splits(DATA_DIR).test
@@ -190,7 +223,18 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=2)
     parser.add_argument("--hypotheses", type=int, default=4)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only the per-call latency of a pool vs one server at equal load (results/pool_latency.json)")
     args = parser.parse_args()
+    if args.latency_only:
+        with tempfile.TemporaryDirectory() as folder:
+            rows = measure_latency(args.examples, Path(folder))
+        for name, row in rows.items():
+            print(f"{name}: one server {row['one_server_call_s']} s per call, pool of two (one call in flight each) "
+                  f"{row['pool_call_s']} s = {row['ratio']}x; labels differing {row['labels_differing']}; paths "
+                  f"{row['one_server_paths']} vs {row['pool_paths']}, pool fallbacks {row['pool_fallbacks']}")
+        save_result("pool_latency", rows)
+        return
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         overhead = measure_overhead(args.calls)

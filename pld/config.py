@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.fields import FieldInfo
 
 from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pld.backends.registry import spec_help
 from pld.errors import ConfigError
 
 TraceMode = Literal["label-conditioned", "label-free"]
@@ -28,6 +29,7 @@ Selection = Literal["racing", "exhaustive"]
 Strategy = Literal["zero-shot", "cot"]
 DataSource = Literal["files", "hub"]
 Split = Literal["train", "val", "test"]
+SPEC_FORM = spec_help()  # from the backend table
 
 class Settings(BaseModel):
     """Frozen settings that refuse unknown names and bad values with one line (``ConfigError``)."""
@@ -135,8 +137,8 @@ class CompileSettings(Settings):
 
     kind: ClassVar[str] = "compile setting"
 
-    teacher: str = Field(DEFAULT_TEACHER, description="model spec of the teacher")
-    student: str = Field(DEFAULT_STUDENT, description="model spec of the student")
+    teacher: str = Field(DEFAULT_TEACHER, description=f"model spec of the teacher ({SPEC_FORM})")
+    student: str = Field(DEFAULT_STUDENT, description=f"model spec of the student ({SPEC_FORM})")
     strategy: Strategy = Field("zero-shot", description="the task's student program")
     n_train: int | None = Field(
         200, ge=1, description="training examples: mined rules and repair; the teacher traces pld.max_traces of them "
@@ -149,6 +151,37 @@ class CompileSettings(Settings):
         "tfidf", description="how micro-rules are embedded for clustering: 'tfidf' (word overlap, no extra) or "
                              "'minilm' (all-MiniLM-L6-v2 sentence embeddings; the 'embed' extra)")
     pld: PLDConfig = Field(JOB_DEFAULTS, description="the optimizer's settings")
+
+
+COMPILE_DEFAULTS = CompileSettings()
+
+
+class DistillSettings(Settings):
+    """What ``pld distill-data`` runs with; ``n_examples=None`` takes the whole split.
+
+    The trace settings are PLD's own (``pld``): ``trace_mode`` ("label-free": the teacher predicts
+    the label, the CLI's ``--unlabeled``), ``seed`` (samples, rationale choice) and ``progress``.
+    A compile's ``CompileSettings.pld`` exports the very examples that compile traced.
+    """
+
+    kind: ClassVar[str] = "distill setting"
+
+    teacher: str = Field(DEFAULT_TEACHER, description=f"model spec of the teacher ({SPEC_FORM})")
+    rationale_fraction: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
+                                      description="share of the examples that keep the teacher's rationale")
+    split: Split = Field("train", description="the split whose examples are exported")
+    n_examples: int | None = Field(COMPILE_DEFAULTS.n_train, ge=1,
+                                   description="a label-balanced sample of this many examples, as `pld compile --train` "
+                                               "picks them (None: the whole split)")
+    k_shot: int = Field(5, ge=1, description="demonstrations in the k-shot prompt whose cost is compared")
+    strategy: Strategy = Field(COMPILE_DEFAULTS.strategy, description="the task's student program")
+    data_dir: str | None = Field(None, description="folder with the official data files")
+    source: DataSource = Field("files", description="'files' (the official files) or 'hub' (the HuggingFace hub)")
+    pld: PLDConfig = Field(COMPILE_DEFAULTS.pld, description="PLD's trace settings")
+
+    @property
+    def unlabeled(self) -> bool:
+        return self.pld.trace_mode == "label-free"
 
 
 def args_doc(indent: int = 12, width: int = 100) -> str:

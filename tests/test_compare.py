@@ -304,7 +304,7 @@ def test_cli_registers_compare():
 
     args = build_parser().parse_args(["compare", "--optimizers", "zero-shot,pld", "--fail-method", "pld",
                                       "--budget", "50", "--student-max-tokens", "32"])
-    assert args.optimizers == "zero-shot,pld" and args.fail_method == ["pld"] and args.budget == 50
+    assert args.methods == ("zero-shot", "pld") and args.fail_methods == ("pld",) and args.budget == 50
     assert args.func.__module__ == "pld.commands.compare"
 
 
@@ -334,12 +334,12 @@ def test_compare_takes_per_role_options_from_python_and_the_cli(monkeypatch, tmp
     assert built["s"] == dataclasses.replace(roles.student, seed=None, max_tokens=32)
 
     args = build_parser().parse_args(["compare", "--teacher-api-base", "http://t:1", "--student-temperature", "0.5",
-                                      "--max-tokens", "99", "--student-max-tokens", "0"])
+                                      "--max-tokens", "99", "--student-max-tokens", "none"])
     cli_roles = compare_roles(args)
     assert cli_roles.teacher.api_base == "http://t:1" and cli_roles.student.api_base is None
     assert cli_roles.student.temperature == 0.5 and cli_roles.teacher.temperature == 0.0
-    assert cli_roles.teacher.max_tokens == cli_roles.student.max_tokens == 99  # 0: the shared cap applies
-    assert args.student_max_tokens == 0  # compare's own flag, one meaning: the student's cap
+    assert cli_roles.teacher.max_tokens == cli_roles.student.max_tokens == 99  # none: the shared cap applies
+    assert args.student_max_tokens is None  # compare's own flag, one meaning: the student's cap
 
 
 @pytest.mark.model

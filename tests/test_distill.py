@@ -255,14 +255,16 @@ def test_an_export_after_compile_makes_no_new_teacher_calls():
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert main(["distill-data", "--task", "stereoset", "--out", str(tmp_path / "x"),
-                 "--rationale-fraction", "0"]) == 2
+    with pytest.raises(SystemExit) as exited:  # a bad setting stops at the command line, with the usage line
+        main(["distill-data", "--task", "stereoset", "--out", str(tmp_path / "x"), "--rationale-fraction", "0"])
+    assert exited.value.code == 2
+    assert "argument --rationale-fraction: must be a finite number > 0 and <= 1, got '0'" in capsys.readouterr().err
     assert main(["distill-data", "--task", "nosuchtask", "--out", str(tmp_path / "x")]) == 2
     assert main(["distill-data", "--task", "stereoset", "--out", str(tmp_path / "x"),
                  "--data-dir", str(tmp_path / "missing")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
-    assert "rationale fraction" in lines[0] and "unknown task" in lines[1] and "does not exist" in lines[2]
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
+    assert "unknown task" in lines[0] and "does not exist" in lines[1]
     assert not (tmp_path / "x").exists()
 
 

@@ -247,17 +247,17 @@ def test_killing_a_server_mid_run_loses_no_label(llama_servers, two_llama_server
 def test_an_ollama_student_spreads_over_two_hosts(data_dir, capsys):
     """Two Ollama stand-ins (tests/ollama_standin.py, the real weights behind Ollama's protocol), each
     reached through PLD's own Ollama engine: both answer, every label says its path."""
-    from tests.test_ollama import _start, _stop
+    from tests.servers import start_ollama_standin
 
-    started = [_start(8192) for _ in range(2)]
+    started = [start_ollama_standin("gemma3-270m", context_length=8192) for _ in range(2)]
     try:
-        hosts = [url for _, url in started]
+        hosts = [server.base for server in started]
         code = main(["evaluate", "--task", "stereoset", "--student", "ollama/gemma3-270m", "--student-api-base",
                      ",".join(hosts), "--limit", "4", "--no-cache", "--data-dir", str(data_dir)])
         out = capsys.readouterr().out
     finally:
-        for process, _ in started:
-            _stop(process)
+        for server in started:
+            server.stop()
     assert code == 0, out
     served = {host: int(line.split(": ")[1].split()[0]) for host in hosts for line in out.splitlines()
               if line.startswith(f"endpoint {host}: ")}

@@ -74,7 +74,7 @@ def _with_turn_format(model: str, options: LMOptions) -> LMOptions:
     if found is not None:
         logger.info("%s serves %s in the %s turn format (from %s): labels are scored through /v1/completions as "
                     "with --chat-format %s (--chat-format chat keeps the chat route)", redact(url), model, found, how,
-                    found, found)
+                    found)
         return dataclasses.replace(options, chat_format=found)
     logger.warning("%s does not say which turn format %s uses (%s): each label is generated through its chat route, "
                    "which is many times slower on llama.cpp servers than scoring; pass --chat-format gemma or "

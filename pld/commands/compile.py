@@ -1,7 +1,8 @@
 """``pld compile``: the main job — compile a task's program with PLD and write an artifact.
 
-The job's own flags (task, models, data, output) are written here; every PLD setting is a flag
-generated from ``PLDConfig`` (``pld.commands.flags``), with ``pld compile``'s defaults.
+Every setting is a flag generated from the settings class that holds it (``pld.commands.flags``):
+the job's from ``CompileSettings``, PLD's from ``PLDConfig`` with ``pld compile``'s defaults, the
+models' from the model options; only the task and the output folder are the command's own.
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import get_args
 
-from pld.backends.registry import spec_help
 from pld.commands.common import DEFAULT_TASK, NOTE, TASK_NAMES, add_model_args, role_options
 from pld.commands.flags import ConfigFlags
-from pld.commands.types import positive_int
-from pld.config import CompileSettings, DataSource, Strategy
+from pld.config import CompileSettings
 
 FLAGS = ConfigFlags()  # every PLDConfig field, under its own name (--seed is the model options' flag)
+# The job's own settings (--data-dir is the model options' flag, shared by every command).
+JOB_FLAGS = ConfigFlags(CompileSettings, exclude=("data_dir",), rename={"n_train": "train", "n_val": "val"})
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,17 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         usage="%(prog)s [--task NAME] [--out DIR] [options]",
         description="Compile a task's program with PLD on the embedded (or named) models and write an artifact.")
     parser.add_argument("--task", default=DEFAULT_TASK, help=f"one of: {', '.join(TASK_NAMES)} (default: %(default)s)")
-    parser.add_argument("--teacher", default=defaults.teacher, help=f"teacher model spec: {spec_help()} (default: %(default)s)")
-    parser.add_argument("--student", default=defaults.student, help=f"student model spec: {spec_help()} (default: %(default)s)")
     parser.add_argument("--out", default=None, help="artifact directory (default: artifacts/<task>-<student>)")
-    parser.add_argument("--strategy", choices=get_args(Strategy), default=defaults.strategy)
-    parser.add_argument("--train", type=positive_int, default=defaults.n_train, help="training examples (teacher traces)")
-    parser.add_argument("--val", type=positive_int, default=defaults.n_val, help="validation examples (rule selection)")
-    parser.add_argument("--source", choices=get_args(DataSource), default="files",
-                        help="data: the official files (--data-dir) or the HuggingFace hub; same splits (default: files)")
-    parser.add_argument("--embedder", choices=get_args(CompileSettings.model_fields["embedder"].annotation),
-                        default=defaults.embedder,
-                        help=CompileSettings.model_fields["embedder"].description + " (default: %(default)s)")
+    JOB_FLAGS.add(parser, defaults)
     add_model_args(parser)
     FLAGS.add(parser.add_argument_group("PLD settings (pld.PLDConfig)"), defaults.pld)
     parser.set_defaults(func=run)
@@ -45,9 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def settings_from(args: argparse.Namespace) -> CompileSettings:
     """The job's settings from parsed flags; ``--seed`` seeds the data samples and PLD alike."""
-    return CompileSettings(teacher=args.teacher, student=args.student, strategy=args.strategy, n_train=args.train,
-                           n_val=args.val, data_dir=args.data_dir, source=args.source, embedder=args.embedder,
-                           pld=FLAGS.read(args, CompileSettings().pld))
+    defaults = CompileSettings(data_dir=args.data_dir, pld=FLAGS.read(args, CompileSettings().pld))
+    return JOB_FLAGS.read(args, defaults)
 
 
 def run(args: argparse.Namespace) -> None:

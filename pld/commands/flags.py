@@ -1,71 +1,89 @@
-"""Command-line flags generated from ``PLDConfig``'s fields: name, type, default, choices, help.
+"""Command-line flags generated from a settings class's fields: name, type, default, choices, help.
 
-A field ``max_rules`` becomes ``--max-rules`` (``--pld-max-rules`` with a prefix), checked by
-``PLDConfig`` itself as argparse parses it, so a bad value stops at the command line with the
-usage line and what the setting allows, before any model or data is loaded.
+A field ``max_rules`` becomes ``--max-rules`` (``--pld-max-rules`` with a prefix; another name, or
+several, with ``rename``), checked by the settings class itself as argparse parses it, so a bad
+value stops at the command line with the usage line and what the setting allows, before any model
+or data is loaded. ``PLDConfig`` gives PLD's flags; ``CompileSettings``, ``CompareSettings`` and
+``DistillSettings`` the jobs' own.
 """
 
 from __future__ import annotations
 
 import argparse
 import types
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pld.config import PLDConfig
+from pld.config import PLDConfig, Settings
 from pld.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class ConfigFlags:
-    """Which ``PLDConfig`` fields a command exposes, and under what prefix.
+    """Which fields of ``settings`` a command exposes, under what prefix and names.
 
     ``exclude`` names fields the command sets itself (``pld compare``'s shared ``--budget``). A
     field whose flag the parser already has (``--seed`` of the model options) is not added
-    again: that flag's value is the field's value.
+    again: that flag's value is the field's value. ``rename`` gives a field other flag names
+    (``{"n_train": "train"}``, or several: ``{"n_examples": ("train", "limit")}``). A tuple field
+    takes a comma-separated list. Fields that hold settings of their own (``CompileSettings.pld``)
+    are never flags: they get a ``ConfigFlags`` of their own.
     """
 
+    settings: type[Settings] = PLDConfig
     prefix: str = ""
     exclude: Collection[str] = ()
     only: Collection[str] | None = None
+    rename: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     def names(self) -> list[str]:
-        return [name for name in PLDConfig.model_fields
-                if name not in self.exclude and (self.only is None or name in self.only)]
+        return [name for name, info in self.settings.model_fields.items()
+                if name not in self.exclude and (self.only is None or name in self.only)
+                and not _is_settings(info.annotation)]
+
+    def flags(self, name: str) -> list[str]:
+        names = self.rename.get(name, name)
+        return [f"--{self.prefix}{flag}".replace("_", "-") for flag in ((names,) if isinstance(names, str) else names)]
 
     def flag(self, name: str) -> str:
-        return f"--{self.prefix}{name}".replace("_", "-")
+        return self.flags(name)[0]
 
     def dest(self, name: str) -> str:
         return f"{self.prefix}{name}".replace("-", "_")
 
-    def add(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup, defaults: PLDConfig) -> None:
+    def add(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup, defaults: Settings) -> None:
         """One flag per field, defaults from ``defaults``, help from the field's description."""
         for name in self.names():
-            field = PLDConfig.model_fields[name]
+            info = self.settings.model_fields[name]
             default = getattr(defaults, name)
-            shown = "none" if default is None else str(default).lower() if isinstance(default, bool) else default
-            base, optional = _base_type(field.annotation)
+            shown = ("none" if default is None else str(default).lower() if isinstance(default, bool)
+                     else ",".join(default) if isinstance(default, tuple) else default)
+            base, optional = _base_type(info.annotation)
             note = f"(default: {shown}" + ("; 'none' for None)" if optional else ")")
             options: dict[str, Any] = {"dest": self.dest(name), "default": default,
-                                       "help": f"{field.description} {note}".replace("%", "%%")}
+                                       "help": f"{info.description or ''} {note}".strip().replace("%", "%%")}
             if base is bool:
                 options["action"] = argparse.BooleanOptionalAction
             elif get_origin(base) is Literal:
                 options["choices"] = list(get_args(base))
             else:
-                options["type"] = _checked(name, base, optional)
-                options["metavar"] = "N" if base is int else "X"
+                options["type"] = _checked(self.settings, name, base, optional)
+                options["metavar"] = ("SPEC" if name in ("teacher", "student")
+                                      else {int: "N", float: "X", str: "TEXT"}.get(base, "A,B"))
             try:
-                parser.add_argument(self.flag(name), **options)
+                parser.add_argument(*self.flags(name), **options)
             except argparse.ArgumentError:  # the parser has this flag already (--seed): share its value
                 continue
 
-    def read(self, args: argparse.Namespace, defaults: PLDConfig) -> PLDConfig:
+    def read(self, args: argparse.Namespace, defaults: Settings) -> Any:
         """``defaults`` with the parsed values of the exposed fields."""
         values = {name: getattr(args, self.dest(name)) for name in self.names() if hasattr(args, self.dest(name))}
         return defaults.replace(**values)
+
+
+def _is_settings(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Settings)
 
 
 def _base_type(annotation: Any) -> tuple[Any, bool]:
@@ -75,16 +93,22 @@ def _base_type(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _checked(name: str, base: type, optional: bool) -> Callable[[str], Any]:
-    """An argparse ``type`` that converts the text and lets ``PLDConfig`` check the value."""
+def _checked(settings: type[Settings], name: str, base: Any, optional: bool) -> Callable[[str], Any]:
+    """An argparse ``type`` that converts the text and lets the settings class check the value."""
+    listed = get_origin(base) is tuple
 
     def convert(text: str) -> Any:
-        allowed = PLDConfig.allowed(name) + (" ('none' for None)" if optional else "")
+        allowed = settings.allowed(name) + (" ('none' for None)" if optional else "")
         try:
-            value = None if optional and text.strip().lower() == "none" else base(text)
-            return PLDConfig.check(name, value)
+            if optional and text.strip().lower() == "none":
+                value: Any = None
+            elif listed:
+                value = tuple(part.strip() for part in text.split(",") if part.strip())
+            else:
+                value = base(text)
+            return settings.check(name, value)
         except (ValueError, ConfigError):
             raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}") from None
 
-    convert.__name__ = base.__name__
+    convert.__name__ = "list" if listed else getattr(base, "__name__", "value")
     return convert

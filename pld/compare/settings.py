@@ -45,17 +45,22 @@ class CompareSettings(Settings):
 
     kind: ClassVar[str] = "compare setting"
 
-    task: str = "stereoset"
-    student: str = DEFAULT_STUDENT
-    teacher: str = DEFAULT_TEACHER
-    methods: tuple[str, ...] = DEFAULT_METHODS
-    n_train: int | None = Field(8, ge=1)
-    n_val: int | None = Field(12, ge=1)
-    n_test: int | None = Field(24, ge=1)
-    budget: int = Field(default=120, ge=1)
-    seed: int = 0
-    student_max_tokens: int | None = Field(48, ge=1)
-    fail_methods: tuple[str, ...] = ()
-    retry_failed: bool = False
-    warm_up: bool = True
-    data_dir: str | None = None
+    task: str = Field("stereoset", description="the task of the suite to compare on")
+    student: str = Field(DEFAULT_STUDENT, description="model spec of the student every method compiles for")
+    teacher: str = Field(DEFAULT_TEACHER, description="model spec of the teacher, prompt and reflection model")
+    methods: tuple[str, ...] = Field(DEFAULT_METHODS, description="comma-separated methods, in row order")
+    n_train: int | None = Field(8, ge=1, description="training examples (None: all)")
+    n_val: int | None = Field(12, ge=1, description="validation examples (None: all)")
+    n_test: int | None = Field(24, ge=1, description="test examples (None: all)")
+    budget: int = Field(default=120, ge=1, description="student calls each method's compile may spend, where the "
+                                                       "optimizer can be capped or sized")
+    seed: int = Field(0, description="data sampling and every optimizer's seed")
+    student_max_tokens: int | None = Field(
+        48, ge=1, description="the student's token cap (its per-role --max-tokens), kept short since it caps "
+                              "chain-of-thought reasoning (None: --max-tokens, or the backend's default)")
+    fail_methods: tuple[str, ...] = Field(
+        (), description="fault injection: these methods (comma-separated, among the methods run) raise instead of "
+                        "compiling, to check that a failing method is reported in its row and the others complete")
+    retry_failed: bool = Field(False, description="run failed methods again instead of reusing their cached failure")
+    warm_up: bool = Field(True, description="one uncounted 1-token call per model before the first method runs")
+    data_dir: str | None = Field(None, description="folder with the task's official files")

@@ -6,43 +6,13 @@ build the teacher the same way, so an export after a compile costs no new teache
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from pydantic import Field
 from pathlib import Path
 
 from pld.distill.collect import DistillData, build_distill_data, task_description
 from pld.distill.export import write_distill_data
-from pld.config import CompileSettings, DataSource, PLDConfig, Settings, Split, Strategy
+from pld.config import DistillSettings
 from pld.jobs.setup import job_data, job_lms
-from pld.backends.options import DEFAULT_TEACHER, LMOptions
-_COMPILE = CompileSettings()
-
-
-class DistillSettings(Settings):
-    """What ``pld distill-data`` runs with; ``n_examples=None`` takes the whole split.
-
-    The trace settings are PLD's own (``pld``): ``trace_mode`` ("label-free": the teacher predicts
-    the label, the CLI's ``--unlabeled``), ``seed`` (samples, rationale choice) and ``progress``.
-    A compile's ``CompileSettings.pld`` exports the very examples that compile traced.
-    """
-
-    kind: ClassVar[str] = "distill setting"
-
-    teacher: str = Field(DEFAULT_TEACHER, description="model spec of the teacher")
-    rationale_fraction: float = Field(1.0, ge=0, le=1, allow_inf_nan=False,
-                                      description="share of the examples that keep the teacher's rationale")
-    split: Split = Field("train", description="the split whose examples are exported")
-    n_examples: int | None = Field(_COMPILE.n_train, ge=1, description="examples exported (None: the whole split)")
-    k_shot: int = Field(5, ge=0, description="demonstrations in the k-shot prompt whose cost is compared")
-    strategy: Strategy = Field(_COMPILE.strategy, description="the task's student program")
-    data_dir: str | None = Field(None, description="folder with the official data files")
-    source: DataSource = Field("files", description="'files' (the official files) or 'hub' (the HuggingFace hub)")
-    pld: PLDConfig = Field(_COMPILE.pld, description="PLD's trace settings")
-
-    @property
-    def unlabeled(self) -> bool:
-        return self.pld.trace_mode == "label-free"
+from pld.backends.options import LMOptions
 
 
 def distill_data(task_name: str, out: str | Path, settings: DistillSettings,
