@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DEFAULT_STUDENT = "local/qwen2.5-1.5b"  # the packaged model that follows written rules (benchmarks/POLICY_PROBE.md)
@@ -41,24 +41,56 @@ def _problem(options: LMOptions) -> tuple[str, Any, str] | None:
 class LMOptions:
     """Generation settings shared by every backend."""
 
-    temperature: float = 0.0
-    max_tokens: int | None = None
-    seed: int | None = 0
-    api_base: str | None = None
-    cache: bool = True
-    label_mode: LabelMode = "score"  # embedded backend: score labels, or constrain generation
+    # Each field's ``metadata`` is its command-line flag (``pld.commands.common.add_model_args``
+    # generates them): ``help``; ``flag`` where the name differs; ``parse`` (a parser name the CLI
+    # knows); ``cli_default`` where "not given" must stay distinguishable; ``per_role``: also
+    # ``--teacher-FLAG`` / ``--student-FLAG``. Fields without ``help`` are Python-only.
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature", "parse": "float",
+                                                      "metavar": "T", "per_role": True})
+    max_tokens: int | None = field(default=None, metadata={"help": "cap on generated tokens", "parse": "int",
+                                                           "metavar": "N", "per_role": True})
+    seed: int | None = field(default=0, metadata={
+        "help": "seeds the data samples, the models and every random choice of the run", "parse": "int",
+        "metavar": "N"})
+    api_base: str | None = field(default=None, metadata={
+        "help": "server address; user:password@ in it is sent as HTTP basic auth; several addresses separated by "
+                "commas spread the calls over them (a pool, failover included)", "metavar": "URL", "per_role": True})
+    cache: bool = field(default=True, metadata={"help": "bypass DSPy's response cache", "flag": "no-cache",
+                                                "inverse": True})
+    label_mode: LabelMode = field(default="score", metadata={
+        "help": "embedded models and completions servers: score the labels in one pass (default), or generate under "
+                "a grammar; a loaded artifact keeps its recorded mode unless this is given",
+        "choices": LABEL_MODES, "cli_default": None})
     # embedded backend, scoring: contextual calibration against a content-free input; None: the task's
     # default where a task job settles it (``Task.default_options``), else off
-    calibrate: bool | None = None
-    chat_format: str | None = None  # openai/ with api_base: score labels via /v1/completions in this turn format
-    timeout: float | None = DEFAULT_TIMEOUT_S  # servers: seconds one request may wait for its answer
-    num_retries: int = DEFAULT_RETRIES  # servers: retries of a timeout, HTTP 429 or 5xx (exponential backoff)
-    num_ctx: int | None = None  # ollama/: a fixed context window; None sizes it from the prompts
-    keep_alive: str | float | None = None  # ollama/: how long the server keeps the model loaded; None: 10 minutes
+    calibrate: bool | None = field(default=None, metadata={
+        "help": "embedded models and completions servers: contextual calibration of label scores (content-free "
+                "input); default: the task's setting, chosen by measurement on validation rows "
+                "(benchmarks/CALIBRATION.md); a loaded artifact keeps its recorded setting unless this is given",
+        "boolean": True})
+    chat_format: str | None = field(default=None, metadata={
+        "help": "openai/ specs with --api-base: score labels via /v1/completions, rendering prompts in this turn "
+                "format (default: the one the server's chat template or tokenizer names; 'chat': the server's chat "
+                "route, which generates each label)", "choices": CHAT_FORMAT_CHOICES, "per_role": True})
+    timeout: float | None = field(default=DEFAULT_TIMEOUT_S, metadata={
+        "help": "servers: seconds a request may wait for its answer", "parse": "seconds", "metavar": "SECONDS",
+        "per_role": True})
+    num_retries: int = field(default=DEFAULT_RETRIES, metadata={
+        "help": "servers: retries of a timeout, HTTP 429 or 5xx, with exponential backoff; other server faults stop "
+                "the run at once", "flag": "retries", "parse": "int>=0", "metavar": "N", "per_role": True})
+    num_ctx: int | None = field(default=None, metadata={
+        "help": "ollama/ specs: a fixed context window in tokens (default: sized from each prompt, up to the model's "
+                "context length)", "parse": "int>=1", "metavar": "N"})
+    keep_alive: str | float | None = field(default=None, metadata={
+        "help": "ollama/ specs: how long the server keeps the model loaded after a request, as seconds or a duration "
+                "such as 10m or 1h; negative: for good (default 10m)", "parse": "keep_alive", "metavar": "DURATION"})
     # Several servers for one role (pld.backends.pool): api_base may list addresses separated by commas,
     # or router names a LiteLLM Router config file (YAML/JSON with a model_list).
-    router: str | None = None
-    routing_strategy: str = DEFAULT_ROUTING_STRATEGY  # a litellm.Router routing strategy
+    router: str | None = field(default=None, metadata={
+        "help": "a LiteLLM Router config (YAML or JSON with a model_list, LiteLLM's format): the servers to spread "
+                "calls over, instead of --api-base", "metavar": "FILE", "per_role": True})
+    routing_strategy: str = field(default=DEFAULT_ROUTING_STRATEGY, metadata={
+        "help": "several servers: how the Router picks one per call", "choices": ROUTING_STRATEGIES})
     prefix_affinity: bool = True  # a pool: prompts sharing all but their last input field stay on one endpoint
 
     def __post_init__(self) -> None:
