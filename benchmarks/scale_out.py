@@ -14,7 +14,6 @@ Run: python benchmarks/scale_out.py [--examples 16] [--docs 2] [--hypotheses 4]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import statistics
 import subprocess
@@ -131,8 +130,8 @@ def measure_latency(count: int, workdir: Path) -> dict:
     try:
         for calibrate in (False, True):
             options = LMOptions(chat_format="gemma", cache=False, calibrate=calibrate)
-            single = make_lm("openai/gemma3-270m", dataclasses.replace(options, api_base=bases[0]))
-            pool = make_lm("openai/gemma3-270m", dataclasses.replace(options, api_base=",".join(bases)))
+            single = make_lm("openai/gemma3-270m", options.replace(api_base=bases[0]))
+            pool = make_lm("openai/gemma3-270m", options.replace(api_base=",".join(bases)))
             for lm in (single, pool):
                 run_program(program, examples[:2], lm, num_threads=len(bases) if lm is pool else 1)  # warm-up
             one, one_s = run_program(program, examples, single, num_threads=1)

@@ -10,7 +10,6 @@ embedded engine, and how many labels equal the embedded ones (calibrated vs cali
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -61,7 +60,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def measure(base: str, options: LMOptions, program: dspy.Module, examples: list) -> tuple[list[float], list[str], dict]:
-    lm = make_lm("openai/gemma3-270m", dataclasses.replace(options, api_base=base, chat_format="gemma", cache=False))
+    lm = make_lm("openai/gemma3-270m", options.replace(api_base=base, chat_format="gemma", cache=False))
     seconds = timed(lm, program, examples)
     answers = labels(lm, program, examples)
     return seconds, answers, {"paths": dict(lm.engine.label_paths), "fallbacks": dict(lm.engine.fallback_reasons)}

@@ -7,7 +7,6 @@ of training examples. Shuffles use a local ``random.Random(seed)``: same seed, s
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -113,7 +112,7 @@ class Task:
         completions server), none elsewhere (Ollama, chat routes, pools)."""
         if options.calibrate is not None:
             return options
-        return dataclasses.replace(options, calibrate=self.calibrate and can_calibrate(spec, options))
+        return options.replace(calibrate=self.calibrate and can_calibrate(spec, options))
 
     def make_program(self, strategy: str = "zero-shot") -> dspy.Module:
         """A fresh student program (``"zero-shot"`` or ``"cot"``) over this task's signature."""

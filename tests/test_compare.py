@@ -330,8 +330,8 @@ def test_compare_takes_per_role_options_from_python_and_the_cli(monkeypatch, tmp
     roles = RoleOptions(teacher=LMOptions(api_base="http://teacher:8000", temperature=0.7),
                         student=LMOptions(api_base="http://student:11434"))
     suite.compare(CompareSettings(task="toy", student="s", teacher="t", student_max_tokens=32), tmp_path, roles)
-    assert built["t"] == dataclasses.replace(roles.teacher, seed=None)
-    assert built["s"] == dataclasses.replace(roles.student, seed=None, max_tokens=32)
+    assert built["t"] == roles.teacher.replace(seed=None)
+    assert built["s"] == roles.student.replace(seed=None, max_tokens=32)
 
     args = build_parser().parse_args(["compare", "--teacher-api-base", "http://t:1", "--student-temperature", "0.5",
                                       "--max-tokens", "99", "--student-max-tokens", "none"])

@@ -185,17 +185,20 @@ def test_the_help_texts_task_names_are_the_suites():
 
 
 def test_every_settings_class_refuses_unknown_keys_and_bad_values_with_one_line():
+    from pld.backends.options import LMOptions
     from pld.compare.settings import CompareSettings
     from pld.distill.job import DistillSettings
     from pld.errors import ConfigError
 
     for settings, bad in ((CompareSettings, {"n_tset": 3}), (DistillSettings, {"splt": "val"}),
                           (CompareSettings, {"budget": 0}), (DistillSettings, {"split": "dev"}),
-                          (DistillSettings, {"rationale_fraction": 1.5}), (CompileSettings, {"n_trian": 3})):
+                          (DistillSettings, {"rationale_fraction": 1.5}), (CompileSettings, {"n_trian": 3}),
+                          (LMOptions, {"temprature": 0.5}), (LMOptions, {"timeout": -1})):
         with pytest.raises(ConfigError) as error:
             settings(**bad)
         assert "\n" not in str(error.value) and next(iter(bad)) in str(error.value)
     assert "'train', 'val', 'test'" in _message(lambda: DistillSettings(split="dev"))
+    assert "(--retries)" in _message(lambda: LMOptions(num_retries=-1))  # an option names the flag that sets it
 
 
 def _message(build) -> str:

@@ -7,7 +7,6 @@ the command line, and llama.cpp servers over the embedded Gemma weights for labe
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -206,8 +205,8 @@ def test_a_pool_decodes_exactly_like_one_of_its_servers(two_llama_servers, data_
     examples = task.load_splits(data_dir).val[4:12]
     one = task.default_options("openai/gemma3-270m", LMOptions(api_base=two_llama_servers[0].base, chat_format="gemma",
                                                                calibrate=calibrate, cache=False))
-    pooled = task.default_options("openai/gemma3-270m", dataclasses.replace(
-        one, api_base=",".join(server.base for server in two_llama_servers), calibrate=calibrate))
+    pooled = task.default_options("openai/gemma3-270m", one.replace(
+        api_base=",".join(server.base for server in two_llama_servers), calibrate=calibrate))
     assert pooled.calibrate == one.calibrate == (calibrate is None)  # StereoSet calibrates by default
     single = make_lm("openai/gemma3-270m", one)
     expected = _labels(single, examples)

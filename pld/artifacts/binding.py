@@ -8,7 +8,6 @@ address is named in ``pld.load``'s keywords, since apps call it from Python.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +39,9 @@ def bind_student(manifest: Manifest, student_lm: str | ModelSpec | dspy.BaseLM |
     spec = student_lm or manifest.student_model
     options = options or LMOptions()
     if api_base is not None:
-        options = dataclasses.replace(options, api_base=api_base)
+        options = options.replace(api_base=api_base)
     overrides = {"label_mode": label_mode, "calibrate": calibrate}
-    options = dataclasses.replace(options, **_decoding(manifest, options, overrides))
+    options = options.replace(**_decoding(manifest, options, overrides))
     _check_address(spec, options, manifest)
     return make_lm(spec, options)
 

@@ -19,7 +19,6 @@ LiteLLM Router config): ``pld.backends.pool``. Every kind of backend is one row 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 
@@ -59,7 +58,7 @@ def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) 
             check_reachable(split_credentials(options.api_base)[0], options.timeout)
             options = _with_turn_format(name, options)
         if options.chat_format == CHAT_ROUTE:
-            options = dataclasses.replace(options, chat_format=None)
+            options = options.replace(chat_format=None)
     return backend_for(spec, options).build(spec, options, check)
 
 
@@ -75,7 +74,7 @@ def _with_turn_format(model: str, options: LMOptions) -> LMOptions:
         logger.info("%s serves %s in the %s turn format (from %s): labels are scored through /v1/completions as "
                     "with --chat-format %s (--chat-format chat keeps the chat route)", redact(url), model, found, how,
                     found)
-        return dataclasses.replace(options, chat_format=found)
+        return options.replace(chat_format=found)
     logger.warning("%s does not say which turn format %s uses (%s): each label is generated through its chat route, "
                    "which is many times slower on llama.cpp servers than scoring; pass --chat-format gemma or "
                    "--chat-format chatml (the model's format) to score labels, or --chat-format chat to keep this "

@@ -2,107 +2,96 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import Field
+
+from pld.settings import Settings
 
 DEFAULT_STUDENT = "local/qwen2.5-1.5b"  # the packaged model that follows written rules (benchmarks/POLICY_PROBE.md)
 DEFAULT_TEACHER = "local/qwen2.5-1.5b"
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 DEFAULT_TIMEOUT_S = 120.0  # a CPU server generating a rationale answers well within this; a hung one aborts
 DEFAULT_RETRIES = 2  # DSPy's backoff: 1 s, then 2 s
-ROUTING_STRATEGIES = ("least-busy", "simple-shuffle", "latency-based-routing", "usage-based-routing-v2")
+RoutingStrategy = Literal["least-busy", "simple-shuffle", "latency-based-routing", "usage-based-routing-v2"]
+ROUTING_STRATEGIES: tuple[str, ...] = get_args(RoutingStrategy)
 DEFAULT_ROUTING_STRATEGY = "least-busy"  # a pool of servers: each call goes to the endpoint with the fewest in flight
 
 LabelMode = Literal["score", "grammar"]
 LABEL_MODES: tuple[LabelMode, ...] = ("score", "grammar")
-TURN_FORMATS = ("gemma", "chatml")  # the turn formats PLD renders (pld.backends.decoding.CHAT_FORMATS)
+ChatFormat = Literal["gemma", "chatml", "chat"]
+CHAT_FORMAT_CHOICES: tuple[str, ...] = get_args(ChatFormat)
+TURN_FORMATS = CHAT_FORMAT_CHOICES[:2]  # the turn formats PLD renders (pld.backends.decoding.CHAT_FORMATS)
 CHAT_ROUTE = "chat"  # --chat-format chat: the server's own chat route, without asking it for a turn format
-CHAT_FORMAT_CHOICES = (*TURN_FORMATS, CHAT_ROUTE)
 
 
-def _problem(options: LMOptions) -> tuple[str, Any, str] | None:
-    """The first option with a bad value: (name, value, what is allowed), or None."""
-    checks: list[tuple[str, bool, str]] = [
-        ("timeout", options.timeout is None or (not isinstance(options.timeout, bool) and options.timeout > 0),
-         "a positive number of seconds or None"),
-        ("num_retries", isinstance(options.num_retries, int) and options.num_retries >= 0, "a whole number >= 0"),
-        ("label_mode", options.label_mode in LABEL_MODES, f"one of {', '.join(map(repr, LABEL_MODES))}"),
-        ("chat_format", options.chat_format is None or options.chat_format in CHAT_FORMAT_CHOICES,
-         f"one of {', '.join(map(repr, CHAT_FORMAT_CHOICES))} or None"),
-        ("num_ctx", options.num_ctx is None or (isinstance(options.num_ctx, int) and options.num_ctx >= 1),
-         "a whole number >= 1 or None"),
-        ("routing_strategy", options.routing_strategy in ROUTING_STRATEGIES,
-         f"one of {', '.join(map(repr, ROUTING_STRATEGIES))}"),
-    ]
-    return next(((name, getattr(options, name), allowed) for name, ok, allowed in checks if not ok), None)
+def _option(default: Any, metadata: dict[str, Any], **bounds: Any) -> Any:
+    """A model option: its default, its bounds, and its command-line flag (``metadata``: ``help``;
+    ``flag`` where the name differs; ``parse``, ``metavar``, ``choices``, ``cli_default``,
+    ``per_role``), read by ``pld.commands.common.add_model_args``."""
+    extra = {key: value for key, value in metadata.items() if key != "help"}
+    extra["cli"] = True
+    return Field(default, description=metadata["help"], json_schema_extra=extra, **bounds)
 
 
-@dataclass(frozen=True)
-class LMOptions:
-    """Generation settings shared by every backend."""
+class LMOptions(Settings):
+    """Generation settings shared by every backend; validated like every settings class
+    (``pld.settings``): a bad value is refused with one line naming the option and its flag."""
+
+    kind: ClassVar[str] = "model option"
 
     # Each field's ``metadata`` is its command-line flag (``pld.commands.common.add_model_args``
     # generates them): ``help``; ``flag`` where the name differs; ``parse`` (a parser name the CLI
     # knows); ``cli_default`` where "not given" must stay distinguishable; ``per_role``: also
     # ``--teacher-FLAG`` / ``--student-FLAG``. Fields without ``help`` are Python-only.
-    temperature: float = field(default=0.0, metadata={"help": "sampling temperature", "parse": "float",
+    temperature: float = _option(0.0, metadata={"help": "sampling temperature", "parse": "float",
                                                       "metavar": "T", "per_role": True})
-    max_tokens: int | None = field(default=None, metadata={"help": "cap on generated tokens", "parse": "int",
+    max_tokens: int | None = _option(None, metadata={"help": "cap on generated tokens", "parse": "int",
                                                            "metavar": "N", "per_role": True})
-    seed: int | None = field(default=0, metadata={
+    seed: int | None = _option(0, metadata={
         "help": "seeds the data samples, the models and every random choice of the run", "parse": "int",
         "metavar": "N"})
-    api_base: str | None = field(default=None, metadata={
+    api_base: str | None = _option(None, metadata={
         "help": "server address; user:password@ in it is sent as HTTP basic auth; several addresses separated by "
                 "commas spread the calls over them (a pool, failover included)", "metavar": "URL", "per_role": True})
-    cache: bool = field(default=True, metadata={"help": "bypass DSPy's response cache", "flag": "no-cache",
+    cache: bool = _option(True, metadata={"help": "bypass DSPy's response cache", "flag": "no-cache",
                                                 "inverse": True})
-    label_mode: LabelMode = field(default="score", metadata={
+    label_mode: LabelMode = _option("score", metadata={
         "help": "embedded models and completions servers: score the labels in one pass (default), or generate under "
                 "a grammar; a loaded artifact keeps its recorded mode unless this is given",
         "choices": LABEL_MODES, "cli_default": None})
     # embedded backend, scoring: contextual calibration against a content-free input; None: the task's
     # default where a task job settles it (``Task.default_options``), else off
-    calibrate: bool | None = field(default=None, metadata={
+    calibrate: bool | None = _option(None, metadata={
         "help": "embedded models and completions servers: contextual calibration of label scores (content-free "
                 "input); default: the task's setting, chosen by measurement on validation rows "
                 "(benchmarks/CALIBRATION.md); a loaded artifact keeps its recorded setting unless this is given",
         "boolean": True})
-    chat_format: str | None = field(default=None, metadata={
+    chat_format: ChatFormat | None = _option(None, metadata={
         "help": "openai/ specs with --api-base: score labels via /v1/completions, rendering prompts in this turn "
                 "format (default: the one the server's chat template or tokenizer names; 'chat': the server's chat "
                 "route, which generates each label)", "choices": CHAT_FORMAT_CHOICES, "per_role": True})
-    timeout: float | None = field(default=DEFAULT_TIMEOUT_S, metadata={
+    timeout: float | None = _option(DEFAULT_TIMEOUT_S, metadata={
         "help": "servers: seconds a request may wait for its answer", "parse": "seconds", "metavar": "SECONDS",
-        "per_role": True})
-    num_retries: int = field(default=DEFAULT_RETRIES, metadata={
+        "per_role": True}, gt=0)
+    num_retries: int = _option(DEFAULT_RETRIES, metadata={
         "help": "servers: retries of a timeout, HTTP 429 or 5xx, with exponential backoff; other server faults stop "
-                "the run at once", "flag": "retries", "parse": "int>=0", "metavar": "N", "per_role": True})
-    num_ctx: int | None = field(default=None, metadata={
+                "the run at once", "flag": "retries", "parse": "int>=0", "metavar": "N", "per_role": True}, ge=0)
+    num_ctx: int | None = _option(None, metadata={
         "help": "ollama/ specs: a fixed context window in tokens (default: sized from each prompt, up to the model's "
-                "context length)", "parse": "int>=1", "metavar": "N"})
-    keep_alive: str | float | None = field(default=None, metadata={
+                "context length)", "parse": "int>=1", "metavar": "N"}, ge=1)
+    keep_alive: str | float | None = _option(None, metadata={
         "help": "ollama/ specs: how long the server keeps the model loaded after a request, as seconds or a duration "
                 "such as 10m or 1h; negative: for good (default 10m)", "parse": "keep_alive", "metavar": "DURATION"})
     # Several servers for one role (pld.backends.pool): api_base may list addresses separated by commas,
     # or router names a LiteLLM Router config file (YAML/JSON with a model_list).
-    router: str | None = field(default=None, metadata={
+    router: str | None = _option(None, metadata={
         "help": "a LiteLLM Router config (YAML or JSON with a model_list, LiteLLM's format): the servers to spread "
                 "calls over, instead of --api-base", "metavar": "FILE", "per_role": True})
-    routing_strategy: str = field(default=DEFAULT_ROUTING_STRATEGY, metadata={
+    routing_strategy: RoutingStrategy = _option(DEFAULT_ROUTING_STRATEGY, metadata={
         "help": "several servers: how the Router picks one per call", "choices": ROUTING_STRATEGIES})
     prefix_affinity: bool = True  # a pool: prompts sharing all but their last input field stay on one endpoint
-
-    def __post_init__(self) -> None:
-        """Refuse a bad value where the options are made, with one line naming the option (and the
-        command-line flag that sets it), as the validating settings classes do (``pld.config``)."""
-        problem = _problem(self)
-        if problem is not None:
-            from pld.errors import ConfigError
-
-            name, value, allowed = problem
-            flag = {"num_retries": "retries"}.get(name, name).replace("_", "-")
-            raise ConfigError(f"invalid model option {name}={value!r} (--{flag}): must be {allowed}")
 
     def generation_kwargs(self) -> dict[str, Any]:
         """Temperature, and ``max_tokens`` and ``seed`` where set, as ``dspy.LM`` takes them."""

@@ -62,10 +62,12 @@ class ModelFlag:
 def model_flags() -> list[ModelFlag]:
     """Every ``LMOptions`` field that has a flag, in the order the fields are declared."""
     flags = []
-    for item in dataclasses.fields(LMOptions):
-        meta = item.metadata
-        if "help" not in meta:
+    for name, info in LMOptions.model_fields.items():
+        extra = info.json_schema_extra
+        if not isinstance(extra, dict) or not extra.get("cli"):
             continue
+        meta = {**extra, "help": info.description}
+        item = dataclasses.make_dataclass("Field", ["name", "default"])(name, info.default)
         options: dict[str, Any] = {}
         if meta.get("inverse") or meta.get("boolean"):
             options["action"] = "store_true" if meta.get("inverse") else argparse.BooleanOptionalAction
@@ -118,7 +120,7 @@ def lm_options(args: argparse.Namespace, role: str | None = None) -> LMOptions:
         value = getattr(args, _dest(flag))
         values[flag.field] = not value if flag.inverse else value
     if values.get("label_mode") is None:  # not given: the default mode (an artifact keeps its own: pld.load)
-        values["label_mode"] = LMOptions.label_mode
+        values["label_mode"] = LMOptions.model_fields["label_mode"].default
     if role is not None:
         for flag in model_flags():
             own = getattr(args, f"{role}_{flag.field}", None) if flag.per_role else None

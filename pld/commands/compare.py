@@ -39,7 +39,7 @@ def compare_roles(args: argparse.Namespace) -> RoleOptions:
     """Each role's options from its flags; the student's token cap is ``--student-max-tokens``, which
     ``CompareSettings`` carries, falling back to the shared ``--max-tokens`` when it is none."""
     roles = role_options(args)
-    return dataclasses.replace(roles, student=dataclasses.replace(roles.student, max_tokens=args.max_tokens))
+    return dataclasses.replace(roles, student=roles.student.replace(max_tokens=args.max_tokens))
 
 
 def run(args: argparse.Namespace) -> None:

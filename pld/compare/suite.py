@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,11 +36,11 @@ def compare(settings: CompareSettings, out: str | Path, options: LMOptions | Rol
     # resampling, COPRO's and MIPROv2's n proposals) it would make every sample identical. The
     # response cache keeps re-runs reproducible.
     roles = RoleOptions.of(options)
-    teacher_options = dataclasses.replace(roles.teacher, seed=None)
-    student_options_ = dataclasses.replace(student_options(task, settings.student, roles.student), seed=None)
+    teacher_options = roles.teacher.replace(seed=None)
+    student_options_ = student_options(task, settings.student, roles.student).replace(seed=None)
     splits = Splits(train=data.train, val=data.val, test=data.test)
     if settings.student_max_tokens is not None:
-        student_options_ = dataclasses.replace(student_options_, max_tokens=settings.student_max_tokens)
+        student_options_ = student_options_.replace(max_tokens=settings.student_max_tokens)
     teacher_lm = make_lm(settings.teacher, teacher_options)
     student_lm = make_lm(settings.student, student_options_)
     return run_comparison(
