@@ -41,6 +41,7 @@ class RunReport(BaseModel):
     selected_val_macro_f1: float
     final_val_macro_f1: float
     final_val_scores: LabelScores
+    baseline_val_scores: LabelScores | None = None  # the program without rules on the same examples (review's "before")
     rules: list[SelectedRule]
     candidate_rules: list[CandidateRule]
     traces: list[Trace]

@@ -11,7 +11,8 @@ from pld.errors import ConfigError
 def register(commands: argparse._SubParsersAction) -> None:
     show = commands.add_parser("show", help="print an artifact's rules, gains, provenance and scores")
     show.add_argument("artifact")
-    show.add_argument("--format", choices=["text", "markdown"], default="text")
+    show.add_argument("--format", choices=["text", "markdown", "html"], default="text",
+                      help="html: one self-contained page (no server, no network) to attach to a pull request")
     show.add_argument("--out", help="write to this file instead of the terminal")
     show.add_argument("--all", action="store_true",
                       help="also list every candidate rule with the training examples (ids, excerpts) and micro-rules "
@@ -49,8 +50,13 @@ def run_show(args: argparse.Namespace) -> None:
         report = None  # the short listing needs only the manifest
     if args.all and report is None:
         raise ArtifactError(f"{args.artifact} holds no run report (report.json) to list: use `pld show` without --all.")
-    show = show_markdown if args.format == "markdown" else show_text
-    text = show(manifest, report, full=args.all)
+    if args.format == "html":
+        from pld.artifacts.review_html import review_page
+
+        text = review_page(manifest, report)
+    else:
+        show = show_markdown if args.format == "markdown" else show_text
+        text = show(manifest, report, full=args.all)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
