@@ -74,8 +74,9 @@ def _traces_of(traces: Sequence[Trace], candidate: CandidateRule) -> list[Trace]
     return [trace for trace in traces if trace.example_key in keys]
 
 
-def review_page(manifest: Manifest, report: RunReport | None) -> str:
-    """The whole page as one string (UTF-8 HTML, styles inline, no script, no external resource)."""
+def review_page(manifest: Manifest, report: RunReport | None, *, live: bool = False) -> str:
+    """The whole page as one string (UTF-8 HTML, styles inline, no external resource; no script
+    unless ``live``: the review app's page adds the editor, whose script sets text only)."""
     environment = jinja2.Environment(loader=jinja2.PackageLoader("pld", "templates"),
                                      autoescape=jinja2.select_autoescape(default=True), trim_blocks=True,
                                      lstrip_blocks=True)
@@ -88,7 +89,7 @@ def review_page(manifest: Manifest, report: RunReport | None) -> str:
     return environment.get_template("review.html.j2").render(
         m=manifest, report=report, rules=rules,
         unused=[c for c in (report.candidate_rules if report else []) if c.id not in kept],
-        plot=plot_svg(f1_by_step(report)) if report else None)
+        plot=plot_svg(f1_by_step(report)) if report else None, live=live)
 
 
 def _gain(rule: dict[str, Any]) -> str:

@@ -24,6 +24,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     diff.add_argument("after")
     diff.set_defaults(func=run_diff)
 
+    review = commands.add_parser(
+        "review", help="review an artifact's rules in the browser: evidence, edits, re-scoring, saving",
+        description="Starts a local web app (127.0.0.1, a free port, a per-run token in the printed address) over the "
+                    "artifact and its task data: each rule's gain, provenance and leave-one-out contribution, edits "
+                    "(drop, reword, reorder, add), re-scoring with the paired gain test, and saving as the next "
+                    "version. Ctrl-C stops it.")
+    review.add_argument("artifact")
+    review.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    review.add_argument("--no-browser", action="store_true", help="print the address only")
+    review.add_argument("--data-dir", help="folder with the task's data files (default: $PLD_DATA_DIR or ../shared/data)")
+    review.set_defaults(func=run_review)
+
     edit = commands.add_parser(
         "edit", help="change an artifact's rules by hand (recorded in its manifest)",
         description="Replace or drop an artifact's rules. The version replaced is kept as ARTIFACT.previous; "
@@ -63,6 +75,20 @@ def run_show(args: argparse.Namespace) -> None:
         print(f"wrote {args.out}")
     else:
         print(text)
+
+
+def run_review(args: argparse.Namespace) -> None:
+    from importlib.util import find_spec
+
+    if find_spec("fastapi") is None or find_spec("uvicorn") is None:
+        raise ConfigError('pld review needs the review app\'s web server: pip install -e ".[review]" '
+                          "(FastAPI and uvicorn)")
+    from pld.review.app import serve
+
+    try:
+        serve(args.artifact, port=args.port, data_dir=args.data_dir, open_browser=not args.no_browser)
+    except KeyboardInterrupt:
+        print("stopped")
 
 
 def run_diff(args: argparse.Namespace) -> None:
