@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 import os
 import sys
 from pathlib import Path
@@ -30,3 +32,14 @@ def artifact_rules() -> list[str]:
 
 def artifact_candidates() -> list[str]:
     return [c["text"] for c in json.loads((ARTIFACT / "report.json").read_text())["candidate_rules"]]
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval across seeds (the seeds vary the data samples and the optimizers)."""
+    from scipy.stats import t
+
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half

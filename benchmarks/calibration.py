@@ -19,7 +19,7 @@ import math
 import statistics
 import time
 
-from _common import DATA_DIR, RESULTS, ROOT, save_result
+from _common import DATA_DIR, RESULTS, ROOT, save_result, t_interval
 
 PAGE = ROOT / "benchmarks" / "CALIBRATION.md"
 
@@ -48,16 +48,6 @@ def measure(task_name: str, student: str, seed: int, n: int) -> dict:
     return {"task": task_name, "seed": seed, "n": len(examples), "plain": runs["plain"]["macro_f1"],
             "calibrated": runs["calibrated"]["macro_f1"], "gain": gain.model_dump(),
             "seconds": runs["plain"]["seconds"] + runs["calibrated"]["seconds"]}
-
-
-def t_interval(values: list[float]) -> tuple[float, float, float]:
-    from scipy.stats import t
-
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, math.nan, math.nan
-    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
 
 
 def choices(payload: dict) -> dict[str, bool]:

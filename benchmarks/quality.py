@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import DATA_DIR, ROOT, save_result
+from _common import DATA_DIR, ROOT, save_result, t_interval
 
 from pld.backends.options import LMOptions, RoleOptions
 from pld.compare.results import CompareReport
@@ -142,17 +142,6 @@ def _counts(predicted: list[str | None]) -> dict[str, int]:
     for label in predicted:
         counts[str(label)] = counts.get(str(label), 0) + 1
     return counts
-
-
-def t_interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval across seeds (the seeds vary the data samples and the optimizers)."""
-    from scipy.stats import t
-
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, math.nan, math.nan
-    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
 
 
 def summarise(rows: list[dict]) -> list[dict]:
