@@ -31,7 +31,8 @@ from pld.tasks import get_task
 
 def compile_cold(task: str, seed: int, out: str, scratch: str) -> float:
     env = {**os.environ, "DSPY_CACHEDIR": os.path.join(scratch, f"cache-{seed}")}
-    command = ["pld", "compile", "--task", task, "--seed", str(seed), "--out", out, "--data-dir", str(DATA_DIR)]
+    command = [sys.executable, "-m", "pld.cli", "compile", "--task", task, "--seed", str(seed), "--out", out,
+               "--data-dir", str(DATA_DIR)]  # the README command, with this interpreter
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
