@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-GENERATED = [("main_job", "main_job.json", "MAIN_JOB.md")]
+GENERATED = [("main_job", "main_job.json", "MAIN_JOB.md"), ("user_program", "user_program.json", "USER_PROGRAM.md")]
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +42,13 @@ def test_the_cli_start_up_table_matches_its_results_file():
     shown = {name.replace('"', "'"): (seconds, ratio) for name, seconds, ratio in rows}
     assert shown == {name: (f"{seconds:.3f}", f"{measured['ratio_to_bare_python'][name]:.1f}")
                      for name, seconds in measured["seconds"].items()}
+
+
+def test_the_pool_latency_table_matches_its_results_file():
+    measured = json.loads((BENCHMARKS / "results" / "pool_latency.json").read_text())
+    section = (BENCHMARKS / "RESULTS.md").read_text().split("## A pool vs one of its servers")[1].split("\n## ")[0]
+    rows = {row[0]: row[1:5] for row in (line.strip("| ").split(" | ") for line in section.splitlines()
+                                          if line.startswith("| ") and not line.startswith("| decoding"))}
+    assert rows == {name: [f"{r['one_server_call_s']:.3f}", f"{r['pool_call_s']:.3f}", f"{r['ratio']:.2f}",
+                           str(r["labels_differing"])] for name, r in measured.items()}
+
