@@ -65,8 +65,8 @@ class LMOptions(Settings):
     # default where a task job settles it (``Task.default_options``), else off
     calibrate: bool | None = _option(None, metadata={
         "help": "embedded models and completions servers: contextual calibration of label scores (content-free "
-                "input); default: the task's setting, chosen by measurement on validation rows "
-                "(benchmarks/CALIBRATION.md); a loaded artifact keeps its recorded setting unless this is given",
+                "input); default: the task's setting, chosen by measurement (benchmarks/CALIBRATION.md); a loaded "
+                "artifact keeps its recorded setting unless this is given",
         "boolean": True})
     chat_format: ChatFormat | None = _option(None, metadata={
         "help": "openai/ specs with --api-base: score labels via /v1/completions, rendering prompts in this turn "
