@@ -42,6 +42,16 @@ def session(artifact: Path, data_dir: Path):
     return open_session(artifact, data_dir=str(data_dir), student_lm=student)
 
 
+def _finished(client, job: str) -> dict:
+    """The job's state once it stops running (10 s at most)."""
+    for _ in range(200):
+        state = client.get(f"/api/jobs/{job}").json()
+        if state["status"] != "running":
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} still running: {state}")
+
+
 def test_the_app_refuses_requests_without_its_token(session):
     from fastapi.testclient import TestClient
 
@@ -60,11 +70,7 @@ def test_dropping_the_rule_is_rescored_with_the_gain_test_and_saved_as_the_next_
     saved = client.get("/api/state").json()["rules"]
     assert saved == [rule["text"] for rule in read_manifest(artifact).rules] and saved
     job = client.post("/api/jobs", json={"kind": "rescore", "rules": saved[1:]}).json()["id"]
-    for _ in range(200):
-        state = client.get(f"/api/jobs/{job}").json()
-        if state["status"] != "running":
-            break
-        time.sleep(0.05)
+    state = _finished(client, job)
     assert state["status"] == "done", state
     validation = state["result"]["validation"]
     assert validation["n"] == len(session.selection) and validation["edited"] < validation["saved"]
@@ -73,11 +79,7 @@ def test_dropping_the_rule_is_rescored_with_the_gain_test_and_saved_as_the_next_
     assert "held-back" in state["result"]
     assert client.post("/api/diff", json={"rules": saved[1:]}).json()["lines"][0].startswith("- removed (#1)")
     job = client.post("/api/jobs", json={"kind": "contributions"}).json()["id"]
-    for _ in range(200):
-        state = client.get(f"/api/jobs/{job}").json()
-        if state["status"] != "running":
-            break
-        time.sleep(0.05)
+    state = _finished(client, job)
     (row,) = state["result"]  # one saved rule: what the list loses without it, and the answers it fixes
     assert row["rule"] == saved[0] and row["validation"]["drop"] > 0 and row["validation"]["fixes"]
     answer = client.post("/api/save", json={"rules": saved[1:]}).json()
@@ -96,11 +98,7 @@ def test_a_student_fault_is_a_message_not_a_blank_page(artifact, data_dir):
     client = TestClient(create_app(open_session(artifact, data_dir=str(data_dir), student_lm=student), "t"),
                         headers={"X-PLD-Token": "t"})
     job = client.post("/api/jobs", json={"kind": "rescore", "rules": []}).json()["id"]
-    for _ in range(200):
-        state = client.get(f"/api/jobs/{job}").json()
-        if state["status"] != "running":
-            break
-        time.sleep(0.05)
+    state = _finished(client, job)
     assert state["status"] == "failed" and "engine exploded" in state["error"]
 
 
