@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-GENERATED = [("main_job", "main_job.json", "MAIN_JOB.md"), ("user_program", "user_program.json", "USER_PROGRAM.md")]
+GENERATED = [("main_job", "main_job.json", "MAIN_JOB.md"), ("user_program", "user_program.json", "USER_PROGRAM.md"),
+             ("policy_probe", "policy_probe.json", "POLICY_PROBE.md")]
 
 
 @pytest.fixture(scope="module")
