@@ -304,7 +304,7 @@ def test_cli_registers_compare():
 
     args = build_parser().parse_args(["compare", "--optimizers", "zero-shot,pld", "--fail-method", "pld",
                                       "--budget", "50", "--student-max-tokens", "32"])
-    assert args.methods == ("zero-shot", "pld") and args.fail_methods == ("pld",) and args.budget == 50
+    assert args.methods == ["zero-shot", "pld"] and args.fail_methods == ["pld"] and args.budget == 50
     assert args.func.__module__ == "pld.commands.compare"
 
 

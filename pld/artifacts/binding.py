@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pld.artifacts.manifest import Manifest
     from pld.backends.options import LabelMode, LMOptions, ModelSpec
 
-DECODING_FIELDS = ("label_mode", "calibrate")  # how the student was scored; loading keeps them
+DECODING_FIELDS = ("label_mode", "calibrate", "chat_format")  # how the student was scored; loading keeps them
 
 
 def bind_student(manifest: Manifest, student_lm: str | ModelSpec | dspy.BaseLM | None, *, api_base: str | None = None,
@@ -41,14 +41,16 @@ def bind_student(manifest: Manifest, student_lm: str | ModelSpec | dspy.BaseLM |
     if api_base is not None:
         options = options.replace(api_base=api_base)
     overrides = {"label_mode": label_mode, "calibrate": calibrate}
-    options = options.replace(**_decoding(manifest, options, overrides))
+    options = options.replace(**_decoding(manifest, options, overrides, same_student=spec == manifest.student_model))
     _check_address(spec, options, manifest)
     return make_lm(spec, options)
 
 
-def _decoding(manifest: Manifest, options: LMOptions, overrides: dict[str, Any]) -> dict[str, Any]:
+def _decoding(manifest: Manifest, options: LMOptions, overrides: dict[str, Any], *,
+              same_student: bool = True) -> dict[str, Any]:
     """Per decoding field: the keyword if given, else a non-default field of ``options``, else the
-    artifact's recorded value (an artifact that records none decodes with the defaults)."""
+    artifact's recorded value (an artifact that records none decodes with the defaults). The
+    recorded turn format belongs to the recorded student's server: another student finds its own."""
     from pld.backends.options import LMOptions
 
     default = LMOptions()
@@ -58,6 +60,8 @@ def _decoding(manifest: Manifest, options: LMOptions, overrides: dict[str, Any])
             chosen[name] = overrides[name]
         elif getattr(options, name) != getattr(default, name):
             chosen[name] = getattr(options, name)
+        elif name == "chat_format" and not same_student:
+            chosen[name] = getattr(default, name)
         else:
             chosen[name] = manifest.student_options.get(name, getattr(default, name))
     return chosen

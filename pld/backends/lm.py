@@ -53,13 +53,23 @@ def make_lm(spec: str, options: LMOptions | None = None, *, check: bool = True) 
     backend, _, name = spec.partition("/")
     if not name:
         raise ConfigError(f"Model spec {spec!r} names no model after {backend!r}/.")
-    if backend == "openai" and not is_pool(options):
-        if check and options.api_base is not None:
-            check_reachable(split_credentials(options.api_base)[0], options.timeout)
-            options = _with_turn_format(name, options)
-        if options.chat_format == CHAT_ROUTE:
-            options = options.replace(chat_format=None)
+    if check:
+        options = resolve_turn_format(spec, options)
+    if options.chat_format == CHAT_ROUTE:  # the chat route, asked for by name (one server or a pool)
+        options = options.replace(chat_format=None)
     return backend_for(spec, options).build(spec, options, check)
+
+
+def resolve_turn_format(spec: str, options: LMOptions) -> LMOptions:
+    """``options`` with the turn format the server names for an ``openai/`` model on one server
+    (``--chat-format`` unset); anything else unchanged. Job setups call it before settling the
+    task's defaults, so a found format gets the task's calibration as an explicit one would."""
+    backend, _, model = spec.partition("/")
+    if backend != "openai" or options.api_base is None or is_pool(options):
+        return options
+    _check_options(options)  # a malformed address is a config error, not a failed probe
+    check_reachable(split_credentials(options.api_base)[0], options.timeout)
+    return options if options.chat_format is not None else _with_turn_format(model, options)
 
 
 def _with_turn_format(model: str, options: LMOptions) -> LMOptions:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pld.settings import Settings
 
@@ -92,6 +93,23 @@ class LMOptions(Settings):
     routing_strategy: RoutingStrategy = _option(DEFAULT_ROUTING_STRATEGY, metadata={
         "help": "several servers: how the Router picks one per call", "choices": ROUTING_STRATEGIES})
     prefix_affinity: bool = True  # a pool: prompts sharing all but their last input field stay on one endpoint
+
+    @field_validator("api_base", "router", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        """A ``pathlib.Path`` (a router config file) is its text."""
+        return str(value) if isinstance(value, PurePath) else value
+
+    @field_validator("keep_alive", mode="before")
+    @classmethod
+    def _seconds_as_number(cls, value: Any) -> Any:
+        """``"600"`` is 600 seconds (Ollama takes a bare number only as one); ``"10m"`` stays a duration."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        return value
 
     def generation_kwargs(self) -> dict[str, Any]:
         """Temperature, and ``max_tokens`` and ``seed`` where set, as ``dspy.LM`` takes them."""

@@ -46,7 +46,7 @@ def detect_turn_format(api_base: str, model: str, *, api_key: str = "none", head
         template = None
     if found := format_of_template(template if isinstance(template, str) else None):
         return found, "its chat template"
-    tokenizer = ServerTokenizer(api_base, model, api_key=api_key, headers=headers, timeout=timeout)
+    tokenizer = ServerTokenizer(api_base, model, api_key=api_key, headers=headers, timeout=min(timeout or 10.0, 10.0))
     try:
         for name, marker in TURN_MARKERS.items():
             tokens = tokenizer.answer_tokens(marker)

@@ -18,7 +18,8 @@ FLAGS = ConfigFlags(prefix="pld-", exclude=("seed", "max_student_calls", "num_th
 # The comparison's own settings (--seed and --data-dir are the model options' flags, shared).
 JOB_FLAGS = ConfigFlags(CompareSettings, exclude=("data_dir",),
                         rename={"methods": "optimizers", "n_train": "train", "n_val": "val", "n_test": "test",
-                                "fail_methods": "fail-method"})
+                                "fail_methods": "fail-method"},
+                        none_text={"student_max_tokens": "0"})
 
 
 def register(commands: argparse._SubParsersAction) -> None:

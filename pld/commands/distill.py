@@ -11,7 +11,8 @@ from pld.config import DistillSettings
 
 FLAGS = ConfigFlags(only=("trace_mode", "seed"))  # the trace settings, as PLD reads them
 # The export's own settings; n_examples keeps `pld compile`'s flag name (--train) and --limit.
-JOB_FLAGS = ConfigFlags(DistillSettings, exclude=("data_dir",), rename={"n_examples": ("train", "limit")})
+JOB_FLAGS = ConfigFlags(DistillSettings, exclude=("data_dir",), rename={"n_examples": ("train", "limit")},
+                        none_text={"n_examples": "0"})
 
 
 def register(commands: argparse._SubParsersAction) -> None:

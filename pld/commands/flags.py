@@ -36,6 +36,7 @@ class ConfigFlags:
     exclude: Collection[str] = ()
     only: Collection[str] | None = None
     rename: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    none_text: Mapping[str, str] = field(default_factory=dict)  # another spelling of None, e.g. {"n_examples": "0"}
 
     def names(self) -> list[str]:
         return [name for name, info in self.settings.model_fields.items()
@@ -68,9 +69,11 @@ class ConfigFlags:
             elif get_origin(base) is Literal:
                 options["choices"] = list(get_args(base))
             else:
-                options["type"] = _checked(self.settings, name, base, optional)
+                options["type"] = _checked(self.settings, name, base, optional, self.none_text.get(name))
                 options["metavar"] = ("SPEC" if name in ("teacher", "student")
                                       else {int: "N", float: "X", str: "TEXT"}.get(base, "A,B"))
+                if get_origin(base) is tuple and default == ():  # a list that repeats add up: --fail-method a --fail-method b
+                    options.update(action="extend", default=None)
             try:
                 parser.add_argument(*self.flags(name), **options)
             except argparse.ArgumentError:  # the parser has this flag already (--seed): share its value
@@ -79,6 +82,8 @@ class ConfigFlags:
     def read(self, args: argparse.Namespace, defaults: Settings) -> Any:
         """``defaults`` with the parsed values of the exposed fields."""
         values = {name: getattr(args, self.dest(name)) for name in self.names() if hasattr(args, self.dest(name))}
+        values = {name: (getattr(defaults, name) if value is None and getattr(defaults, name) == () else
+                         tuple(value) if isinstance(value, list) else value) for name, value in values.items()}
         return defaults.replace(**values)
 
 
@@ -93,20 +98,23 @@ def _base_type(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _checked(settings: type[Settings], name: str, base: Any, optional: bool) -> Callable[[str], Any]:
+def _checked(settings: type[Settings], name: str, base: Any, optional: bool,
+             none_text: str | None = None) -> Callable[[str], Any]:
     """An argparse ``type`` that converts the text and lets the settings class check the value."""
     listed = get_origin(base) is tuple
+    nones = {"none", none_text} if none_text else {"none"}
 
     def convert(text: str) -> Any:
-        allowed = settings.allowed(name) + (" ('none' for None)" if optional else "")
+        allowed = settings.allowed(name) + (f" ({' or '.join(repr(t) for t in sorted(nones))} for None)" if optional else "")
         try:
-            if optional and text.strip().lower() == "none":
+            if optional and text.strip().lower() in nones:
                 value: Any = None
             elif listed:
                 value = tuple(part.strip() for part in text.split(",") if part.strip())
             else:
                 value = base(text)
-            return settings.check(name, value)
+            checked = settings.check(name, value)
+            return list(checked) if listed else checked
         except (ValueError, ConfigError):
             raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}") from None
 

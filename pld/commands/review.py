@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pld.commands.common import add_model_args, decoding_overrides, lm_options
 from pld.commands.types import positive_int
 from pld.errors import ConfigError
 
@@ -33,7 +34,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     review.add_argument("artifact")
     review.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     review.add_argument("--no-browser", action="store_true", help="print the address only")
-    review.add_argument("--data-dir", help="folder with the task's data files (default: $PLD_DATA_DIR or ../shared/data)")
+    review.add_argument("--student", default=None, help="re-score with another student spec (default: the artifact's)")
+    add_model_args(review, roles=("student",))
     review.set_defaults(func=run_review)
 
     edit = commands.add_parser(
@@ -86,7 +88,8 @@ def run_review(args: argparse.Namespace) -> None:
     from pld.review.app import serve
 
     try:
-        serve(args.artifact, port=args.port, data_dir=args.data_dir, open_browser=not args.no_browser)
+        serve(args.artifact, port=args.port, data_dir=args.data_dir, open_browser=not args.no_browser,
+              student=args.student, options=lm_options(args, "student"), decoding=decoding_overrides(args))
     except KeyboardInterrupt:
         print("stopped")
 

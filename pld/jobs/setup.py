@@ -12,7 +12,7 @@ from typing import get_args
 
 import dspy
 
-from pld.backends.lm import make_lm
+from pld.backends.lm import make_lm, resolve_turn_format
 from pld.backends.options import LMOptions, RoleOptions
 from pld.config import DataSource, Split
 from pld.tasks import Task, balanced_sample, get_task
@@ -55,8 +55,9 @@ def job_data(task_name: str, sizes: Mapping[str, int | None], *, seed: int, data
 
 
 def student_options(task: Task, spec: str, options: LMOptions | None) -> LMOptions:
-    """The student's options with the task's defaults settled (calibration where its engine can)."""
-    return task.default_options(spec, options or LMOptions())
+    """The student's options with the server's turn format found (``resolve_turn_format``) and the
+    task's defaults settled (calibration where its engine can)."""
+    return task.default_options(spec, resolve_turn_format(spec, options or LMOptions()))
 
 
 def job_lms(task: Task, teacher: str | None, student: str | None,

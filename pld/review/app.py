@@ -138,6 +138,7 @@ def free_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    sock.listen(64)  # accepting from now on: a browser opened before uvicorn starts is not refused
     return sock
 
 
@@ -146,14 +147,15 @@ def new_token() -> str:
 
 
 def serve(path: str, *, port: int = 0, data_dir: str | None = None, open_browser: bool = True,
-          student_lm: Any = None, ready: threading.Event | None = None, address: list[str] | None = None) -> None:
+          student: str | None = None, options: Any = None, decoding: dict[str, Any] | None = None,
+          ready: threading.Event | None = None, address: list[str] | None = None) -> None:
     """Review ``path`` until interrupted: bind loopback, print the address with its token, open it in
     a browser where one exists. ``ready``/``address`` let a caller (a test) learn the address."""
     import uvicorn
 
     from pld.review.session import open_session
 
-    session = open_session(path, data_dir=data_dir, student_lm=student_lm)
+    session = open_session(path, data_dir=data_dir, student=student, options=options, decoding=decoding)
     token = new_token()
     sock = free_socket(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
