@@ -48,7 +48,15 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="write MAIN_JOB.md from the saved results")
     parser.add_argument("--keep-artifact", metavar="DIR",
                         help="copy the first seed's artifact here (the repository's committed main-job artifact)")
+    parser.add_argument("--evaluate", metavar="ARTIFACT", help="measure this cold-compiled artifact (first --seeds "
+                                                                "seed) and merge its row into the saved results")
+    parser.add_argument("--compile-seconds", type=float, default=0.0, help="with --evaluate: its cold compile time")
+    parser.add_argument("--label", default="current", help="with --evaluate: the code version of the new row")
+    parser.add_argument("--earlier-label", default="earlier", help="with --evaluate: the version of rows kept")
     args = parser.parse_args()
+    if args.evaluate:
+        add_measured(args)
+        return
     if args.report_only:
         write_page(json.loads((RESULTS / "main_job.json").read_text()))
         return
@@ -62,35 +70,52 @@ def main() -> None:
             if args.keep_artifact and seed == args.seeds[0]:
                 shutil.rmtree(args.keep_artifact, ignore_errors=True)
                 shutil.copytree(out, args.keep_artifact)
-            rules = [predictor.signature.instructions for predictor in program.predictors()]
-            examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, args.n_test, seed)
-            student = program.predictors()[0].lm  # the artifact's student, with the decoding its rules were chosen under
-            metric = macro_f1(task.label_field, task.labels)
-            compiled = evaluate_program(program, examples, student, metric, progress=f"PLD seed {seed}")
-            zero = evaluate_program(task.make_program(), examples, student, metric, progress=f"zero-shot seed {seed}")
-            gold = [str(example[task.label_field]) for example in examples]
-            gain = paired_gain(gold, zero.predictions, compiled.predictions, task.labels, seed=seed)
-            row = {"seed": seed, "compile_seconds": round(seconds, 1), "n_test": len(examples),
-                   "rules": program.pld_manifest.rules if hasattr(program, "pld_manifest") else None,
-                   "instructions": rules[0] if rules else "",
-                   "zero_shot": {"macro_f1": zero.scores.macro_f1,
-                                 "interval": macro_f1_interval(gold, zero.predictions, task.labels, seed=seed)},
-                   "pld": {"macro_f1": compiled.scores.macro_f1,
-                           "interval": macro_f1_interval(gold, compiled.predictions, task.labels, seed=seed)},
-                   "gain": gain.model_dump()}
-            if task.slice_field:
-                row["slices"] = {"zero_shot": slice_accuracy(examples, zero.predictions, task.label_field,
-                                                             task.slice_field),
-                                 "pld": slice_accuracy(examples, compiled.predictions, task.label_field,
-                                                       task.slice_field)}
+            row = measure(task, seed, program, seconds, args.n_test)
             rows.append(row)
-            print(f"seed {seed}: compile {seconds:.0f} s; test n={len(examples)} zero-shot "
-                  f"{zero.scores.macro_f1:.3f}, PLD {compiled.scores.macro_f1:.3f}, gain {gain.describe()}")
-            for name, before in row.get("slices", {}).get("zero_shot", {}).items():
-                after = row["slices"]["pld"][name]
-                print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
-            sys.stdout.flush()
     payload = {"task": args.task, "cores": os.cpu_count(), "max_traces": JOB_DEFAULTS.max_traces, "rows": rows}
+    save_result("main_job", payload)
+    write_page(payload)
+
+
+def measure(task, seed: int, program, seconds: float, n_test: int) -> dict:
+    """One seed's row: the compiled program and zero-shot on the seeded test sample, same student."""
+    rules = [predictor.signature.instructions for predictor in program.predictors()]
+    examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, n_test, seed)
+    student = program.predictors()[0].lm  # the artifact's student, with the decoding its rules were chosen under
+    metric = macro_f1(task.label_field, task.labels)
+    compiled = evaluate_program(program, examples, student, metric, progress=f"PLD seed {seed}")
+    zero = evaluate_program(task.make_program(), examples, student, metric, progress=f"zero-shot seed {seed}")
+    gold = [str(example[task.label_field]) for example in examples]
+    gain = paired_gain(gold, zero.predictions, compiled.predictions, task.labels, seed=seed)
+    row = {"seed": seed, "compile_seconds": round(seconds, 1), "n_test": len(examples),
+           "rules": program.pld_manifest.rules if hasattr(program, "pld_manifest") else None,
+           "instructions": rules[0] if rules else "",
+           "zero_shot": {"macro_f1": zero.scores.macro_f1,
+                         "interval": macro_f1_interval(gold, zero.predictions, task.labels, seed=seed)},
+           "pld": {"macro_f1": compiled.scores.macro_f1,
+                   "interval": macro_f1_interval(gold, compiled.predictions, task.labels, seed=seed)},
+           "gain": gain.model_dump()}
+    if task.slice_field:
+        row["slices"] = {"zero_shot": slice_accuracy(examples, zero.predictions, task.label_field, task.slice_field),
+                         "pld": slice_accuracy(examples, compiled.predictions, task.label_field, task.slice_field)}
+    print(f"seed {seed}: compile {seconds:.0f} s; test n={len(examples)} zero-shot "
+          f"{zero.scores.macro_f1:.3f}, PLD {compiled.scores.macro_f1:.3f}, gain {gain.describe()}")
+    for name, before in row.get("slices", {}).get("zero_shot", {}).items():
+        after = row["slices"]["pld"][name]
+        print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
+    sys.stdout.flush()
+    return row
+
+
+def add_measured(args: argparse.Namespace) -> None:
+    """One seed measured from an artifact already compiled cold (its wall time given), merged into the
+    saved results: its row replaces that seed's, and the rows kept from earlier runs say so."""
+    task = get_task(args.task)
+    row = measure(task, args.seeds[0], load(args.evaluate), args.compile_seconds, args.n_test)
+    row["code"] = args.label
+    payload = json.loads((RESULTS / "main_job.json").read_text())
+    kept = [{**old, "code": old.get("code", args.earlier_label)} for old in payload["rows"] if old["seed"] != row["seed"]]
+    payload["rows"] = sorted([row, *kept], key=lambda r: (r["code"] != args.label, r["seed"]))
     save_result("main_job", payload)
     write_page(payload)
 
@@ -109,11 +134,12 @@ def page_text(payload: dict) -> str:
              f"{payload['cores']} CPU cores; then the compiled program and zero-shot on the same seeded, "
              "label-balanced sample of the **test** split, which no compile sees. Written by "
              "`python benchmarks/main_job.py` from `results/main_job.json`.", "",
-             "| seed | compile (s) | test rows | zero-shot Macro F1 [95% CI] | PLD Macro F1 [95% CI] | "
-             "paired gain [95% CI] | rules kept |", "|---|---|---|---|---|---|---|"]
+             "| seed | code | compile (s) | test rows | zero-shot Macro F1 [95% CI] | PLD Macro F1 [95% CI] | "
+             "paired gain [95% CI] | rules kept |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         zero, pld_, gain = row["zero_shot"], row["pld"], row["gain"]
-        lines.append(f"| {row['seed']} | {row['compile_seconds']:.0f} | {row['n_test']} | {zero['macro_f1']:.3f} "
+        lines.append(f"| {row['seed']} | {row.get('code', 'this run')} | {row['compile_seconds']:.0f} | {row['n_test']} | "
+                     f"{zero['macro_f1']:.3f} "
                      f"[{zero['interval'][0]:.3f}, {zero['interval'][1]:.3f}] | {pld_['macro_f1']:.3f} "
                      f"[{pld_['interval'][0]:.3f}, {pld_['interval'][1]:.3f}] | {gain['gain']:+.3f} "
                      f"[{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} | "
