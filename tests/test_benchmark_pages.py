@@ -17,7 +17,8 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 GENERATED = [("main_job", "main_job.json", "MAIN_JOB.md"), ("user_program", "user_program.json", "USER_PROGRAM.md"),
-             ("policy_probe", "policy_probe.json", "POLICY_PROBE.md")]
+             ("policy_probe", "policy_probe.json", "POLICY_PROBE.md"),
+             ("calibration", "calibration.json", "CALIBRATION.md")]
 
 
 @pytest.fixture(scope="module")
@@ -52,4 +53,13 @@ def test_the_pool_latency_table_matches_its_results_file():
                                           if line.startswith("| ") and not line.startswith("| decoding"))}
     assert rows == {name: [f"{r['one_server_call_s']:.3f}", f"{r['pool_call_s']:.3f}", f"{r['ratio']:.2f}",
                            str(r["labels_differing"])] for name, r in measured.items()}
+
+
+def test_each_tasks_calibration_default_is_the_choice_made_on_validation_rows(scripts):
+    from pld.tasks import get_task
+
+    payload = json.loads((BENCHMARKS / "results" / "calibration.json").read_text())
+    choices = scripts("calibration").choices(payload)
+    assert set(choices) == {"stereoset", "logiqa", "contract_nli"}
+    assert {task: get_task(task).calibrate for task in choices} == choices
 
