@@ -19,6 +19,9 @@ import time
 
 from _common import DATA_DIR, RESULTS, ROOT, save_result
 
+# The test evaluations read an empty response cache too: nothing replayed from an earlier run.
+os.environ["DSPY_CACHEDIR"] = tempfile.mkdtemp(prefix="pld-main-job-cache-")
+
 from pld import load
 from pld import macro_f1
 from pld.config import JOB_DEFAULTS

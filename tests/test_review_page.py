@@ -34,8 +34,8 @@ def _hostile_copy(tmp_path: Path) -> Path:
 
 
 def test_the_page_is_self_contained_and_escapes_rule_text(tmp_path):
-    html = review_page(read_manifest(_hostile_copy(tmp_path)), read_report(_hostile_copy(tmp_path / "b"),
-                                                                           read_manifest(ARTIFACT)))
+    hostile = _hostile_copy(tmp_path)
+    html = review_page(read_manifest(hostile), read_report(hostile, read_manifest(hostile)))
     assert "<script>" not in html and "&lt;script&gt;document.title=" in html
     assert "src=" not in html.replace('src=x onerror', '') and "http://" not in html and "https://" not in html
 

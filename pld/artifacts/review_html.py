@@ -82,7 +82,7 @@ def review_page(manifest: Manifest, report: RunReport | None, *, live: bool = Fa
                                      lstrip_blocks=True)
     rules = []
     for number, rule in enumerate(manifest.rules, 1):
-        rules.append({"number": number, "text": rule["text"], "gain": _gain(rule), "source": rule.get("source", "?"),
+        rules.append({"number": number, "text": rule["text"], "gain": rule_gain(rule), "source": rule.get("source", "?"),
                       "candidate_id": rule.get("candidate_id"),
                       "provenance": provenance(report, rule.get("candidate_id")) if report else None})
     kept = {rule.get("candidate_id") for rule in manifest.rules}
@@ -90,7 +90,3 @@ def review_page(manifest: Manifest, report: RunReport | None, *, live: bool = Fa
         m=manifest, report=report, rules=rules,
         unused=[c for c in (report.candidate_rules if report else []) if c.id not in kept],
         plot=plot_svg(f1_by_step(report)) if report else None, live=live)
-
-
-def _gain(rule: dict[str, Any]) -> str:
-    return rule_gain(rule)

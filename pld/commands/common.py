@@ -67,7 +67,6 @@ def model_flags() -> list[ModelFlag]:
         if not isinstance(extra, dict) or not extra.get("cli"):
             continue
         meta = {**extra, "help": info.description}
-        item = dataclasses.make_dataclass("Field", ["name", "default"])(name, info.default)
         options: dict[str, Any] = {}
         if meta.get("inverse") or meta.get("boolean"):
             options["action"] = "store_true" if meta.get("inverse") else argparse.BooleanOptionalAction
@@ -76,13 +75,13 @@ def model_flags() -> list[ModelFlag]:
         else:
             options["type"] = _PARSERS.get(meta.get("parse"), str)
             options["metavar"] = meta.get("metavar", "TEXT")
-        default = meta.get("cli_default", item.default) if not meta.get("inverse") else False
+        default = meta.get("cli_default", info.default) if not meta.get("inverse") else False
         help_text = meta["help"]
-        if item.name == "api_base":
+        if name == "api_base":
             help_text = f"{' or '.join(p + '/' for p in served_prefixes())} specs: {help_text}"
         if default is not None and not meta.get("inverse") and not meta.get("boolean"):
             help_text += f" (default: {default})"
-        flags.append(ModelFlag(item.name, meta.get("flag", item.name.replace("_", "-")), help_text, default, options,
+        flags.append(ModelFlag(name, meta.get("flag", name.replace("_", "-")), help_text, default, options,
                                bool(meta.get("per_role")), bool(meta.get("inverse"))))
     return flags
 
@@ -119,13 +118,11 @@ def lm_options(args: argparse.Namespace, role: str | None = None) -> LMOptions:
     for flag in model_flags():
         value = getattr(args, _dest(flag))
         values[flag.field] = not value if flag.inverse else value
+        own = getattr(args, f"{role}_{flag.field}", None) if role is not None and flag.per_role else None
+        if own is not None:
+            values[flag.field] = own
     if values.get("label_mode") is None:  # not given: the default mode (an artifact keeps its own: pld.load)
         values["label_mode"] = LMOptions.model_fields["label_mode"].default
-    if role is not None:
-        for flag in model_flags():
-            own = getattr(args, f"{role}_{flag.field}", None) if flag.per_role else None
-            if own is not None:
-                values[flag.field] = own
     return LMOptions(**values)
 
 

@@ -5,6 +5,7 @@ The CLI is a thin shell over these functions; they are the Python API for the sa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -63,13 +64,14 @@ def compile_task(task_name: str, out: str | Path, settings: CompileSettings,
                     data_dir=settings.data_dir, source=settings.source)
     task = data.task
     embedder = make_embedder(settings.embedder)  # a missing extra fails here, before any model loads
-    teacher_lm, student_lm = job_lms(task, settings.teacher, settings.student, options)
+    roles = RoleOptions.of(options)
+    decoding = student_options(task, settings.student, roles.student)  # settled once: LMs and manifest agree
+    teacher_lm, student_lm = job_lms(task, settings.teacher, settings.student, dataclasses.replace(roles, student=decoding))
     optimizer = PLD(teacher_lm=teacher_lm, student_lm=student_lm, metric=macro_f1(task.label_field, task.labels),
                     embedder=embedder, config=settings.pld)
     compiled = optimizer.compile(task.make_program(settings.strategy), trainset=data.train, valset=data.val)
     report = compiled.pld_report
     report.endpoints = endpoint_report({"teacher": teacher_lm, "student": student_lm})
-    decoding = student_options(task, settings.student, RoleOptions.of(options).student)
     manifest = artifact_manifest(
         task=task.name, signature=task.signature, label_field=task.label_field, labels=task.labels,
         teacher_model=settings.teacher, student_model=settings.student, teacher_lm=teacher_lm, student_lm=student_lm,

@@ -20,6 +20,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from pld.artifacts.review import diff_rules
 from pld.errors import PLDError
 from pld.review.session import ReviewSession
 
@@ -107,16 +108,10 @@ def create_app(session: ReviewSession, token: str) -> Any:
     def save(rules: list[str] = Body(..., embed=True)) -> dict[str, Any]:
         previous = session.saved_rules
         manifest = session.save(rules)
-        return {"rules": [rule["text"] for rule in manifest.rules], "edited_by_hand": manifest.edited_by_hand,
-                "diff": _diff(previous, manifest)}
+        return {"rules": session.saved_rules, "edited_by_hand": manifest.edited_by_hand,
+                "diff": diff_rules(previous, session.saved_rules)}
 
     return app
-
-
-def _diff(previous: list[str], manifest: Any) -> list[str]:
-    from pld.artifacts.review import diff_rules
-
-    return diff_rules(previous, [rule["text"] for rule in manifest.rules])
 
 
 def _run(session: ReviewSession, job: Job, kind: str, rules: list[str]) -> None:
@@ -147,10 +142,9 @@ def new_token() -> str:
 
 
 def serve(path: str, *, port: int = 0, data_dir: str | None = None, open_browser: bool = True,
-          student: str | None = None, options: Any = None, decoding: dict[str, Any] | None = None,
-          ready: threading.Event | None = None, address: list[str] | None = None) -> None:
+          student: str | None = None, options: Any = None, decoding: dict[str, Any] | None = None) -> None:
     """Review ``path`` until interrupted: bind loopback, print the address with its token, open it in
-    a browser where one exists. ``ready``/``address`` let a caller (a test) learn the address."""
+    a browser where one exists."""
     import uvicorn
 
     from pld.review.session import open_session
@@ -161,10 +155,6 @@ def serve(path: str, *, port: int = 0, data_dir: str | None = None, open_browser
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
     print(f"reviewing {path} at {url}\n(only this address works: it carries this run's token; Ctrl-C stops)",
           flush=True)
-    if address is not None:
-        address.append(url)
-    if ready is not None:
-        ready.set()
     if open_browser:
         import webbrowser
 
