@@ -132,8 +132,12 @@ def measure_latency(count: int, workdir: Path) -> dict:
             options = LMOptions(chat_format="gemma", cache=False, calibrate=calibrate)
             single = make_lm("openai/gemma3-270m", options.replace(api_base=bases[0]))
             pool = make_lm("openai/gemma3-270m", options.replace(api_base=",".join(bases)))
+            # Warm-up: every server's first decode (seconds, the server's own cold start) happens
+            # before either measurement, and each LM's tokenizer discovery is done once.
+            for base in bases:
+                run_program(program, examples[:1], make_lm("openai/gemma3-270m", options.replace(api_base=base)))
             for lm in (single, pool):
-                run_program(program, examples[:2], lm, num_threads=len(bases) if lm is pool else 1)  # warm-up
+                run_program(program, examples[:2], lm, num_threads=len(bases) if lm is pool else 1)
             one, one_s = run_program(program, examples, single, num_threads=1)
             two, two_s = run_program(program, examples, pool, num_threads=len(bases))
             one_labels, two_labels = [p.label if p else None for p in one], [p.label if p else None for p in two]

@@ -89,7 +89,20 @@ def test_prompts_sharing_all_but_their_last_input_field_share_a_key(data_dir):
 
     keys = {doc: {key(ex) for ex in examples if ex.doc_id == doc} for doc in docs}
     assert all(len(found) == 1 for found in keys.values()) and keys[docs[0]] != keys[docs[1]]
+    assert None not in keys[docs[0]]
     assert affinity_key("", [("user", "no fields here")]) is None  # nothing shared: the Router decides alone
+
+
+def test_a_short_shared_context_is_not_pinned(data_dir):
+    """StereoSet's sentences about one context share a few words: waiting for a busy server would cost
+    more than reading them again, so they carry no key and the Router spreads them."""
+    task = get_task("stereoset")
+    program = task.make_program()
+    example = task.load_splits(data_dir).val[0]
+    messages = student_adapter().format(program.predictors()[0].signature, demos=[], inputs=dict(example.inputs()))
+    assert affinity_key(messages[0]["content"], [(m["role"], m["content"]) for m in messages[1:]]) is None
+    long_context = "[[ ## document ## ]]\n" + "clause " * 400 + "\n\n[[ ## hypothesis ## ]]\nshort\n"
+    assert affinity_key("rules", [("user", long_context)]) is not None
 
 
 def test_cli_flags_name_a_pool_per_role():

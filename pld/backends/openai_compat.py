@@ -391,3 +391,4 @@ class CompletionsEngine:
 
     def close(self) -> None:
         self.client.close()
+        self.tokenizer.close()

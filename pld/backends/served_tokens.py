@@ -6,11 +6,17 @@ server that has none (every route answers 404 or the like) is not asked again. A
 fails for a passing reason (a timeout, a lost connection, a 5xx from a busy server) decides nothing
 about the server: that call falls back (``TokenizerBusy``) and the next one asks again, so one slow
 moment under load never turns a pool's label scoring off for the rest of a run.
+
+Discovering a label set's prefix tokens asks for every prefix of every spelling (about 150 requests
+for StereoSet's labels): the requests share one kept-alive connection (1.3 ms each on a local
+llama.cpp server, against 20 ms with a new connection per request) and each text is asked once.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from pld.backends.served_labels import ScoringFallback
 
@@ -55,16 +61,29 @@ class ServerTokenizer:
         self._route: TokenizeRoute | bool | None = None  # the server's endpoint once found; False: it has none
         self._bos: int | None = None
         self._pieces: dict[str, tuple[str, ...] | None] = {}
+        self._known: dict[str, list[int]] = {}  # text -> its prompt tokens, as the server answered
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def prompt_tokens(self, text: str) -> list[int] | None:
         """The server's token ids for ``text`` as a prompt (its BOS included); None without an endpoint."""
         if self._route is False:
             return None
+        if text in self._known:
+            return list(self._known[text])
         for route in (self._route,) if isinstance(self._route, TokenizeRoute) else TOKENIZE_ROUTES:
             answer = self._post(route.tokenize, {route.text_field: text, "model": self.model, **route.options})
             tokens = answer.get("tokens") if answer else None
             if isinstance(tokens, list) and all(isinstance(token, int) for token in tokens):
                 self._route = route
+                if len(self._known) < 4096 and len(text) <= 256:  # label texts, not whole prompts
+                    self._known[text] = list(tokens)
                 return tokens
         if self._route is None:
             self._route = False
@@ -110,8 +129,12 @@ class ServerTokenizer:
         endpoint (4xx, or an answer that is not JSON); ``TokenizerBusy`` where it failed this time."""
         import httpx
 
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(headers=self.headers, timeout=self.timeout)
+            client = self._client
         try:
-            answer = httpx.post(f"{self.root}/{path}", json=body, headers=self.headers, timeout=self.timeout)
+            answer = client.post(f"{self.root}/{path}", json=body)
         except httpx.HTTPError as exc:
             raise TokenizerBusy(f"{type(exc).__name__}: {exc}") from exc
         if answer.status_code >= 500 or answer.status_code == 429:

@@ -151,9 +151,18 @@ def endpoint_of(options: LMOptions, params: Mapping[str, Any], where: str) -> En
 
 
 def affinity_key(system: str, turns: Sequence[tuple[str, str]]) -> str | None:
-    """A hash of the prompt up to its last input field, or None when nothing is shared."""
+    """A hash of the prompt up to its last input field; None when pinning would not pay.
+
+    A pin sends a call to the server that holds its prefix even while that server is busy, so it pays
+    only where re-reading the shared text on an idle server would cost more than waiting: the shared
+    turns (beyond the system prompt, which every server caches anyway) must be at least as long as
+    the rest of the prompt. A ContractNLI document's hypotheses pin; StereoSet's three sentences
+    about one short context spread (pinned, two of them in flight queued on one server: 1.2x the
+    per-call latency at equal load)."""
     earlier, last = [text for _, text in turns[:-1]], turns[-1][1] if turns else ""
     headers = list(_INPUT_HEADER.finditer(last))
     head = last[: headers[-1].start()] if headers else ""
+    if sum(map(len, earlier)) + len(head) < len(last) - len(head) or not (head or earlier):
+        return None
     shared = "\x1e".join([system, *earlier, head])
-    return hashlib.sha256(shared.encode("utf-8")).hexdigest()[:24] if shared.strip("\x1e") else None
+    return hashlib.sha256(shared.encode("utf-8")).hexdigest()[:24]
