@@ -21,6 +21,7 @@ With a frontier teacher and Gemma-3 4B on Ollama (the paper's setting):
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import statistics
@@ -41,6 +42,7 @@ from pld.tasks import get_task
 METHODS = ("zero-shot", "bootstrap", "gepa", "inferrules", "pld")
 CALIBRATED = ("zero-shot", "pld")
 PAGE = ROOT / "benchmarks" / "QUALITY.md"
+READING = "<!-- reading -->"  # the page below this line is written by hand
 
 
 def parse_args() -> argparse.Namespace:
@@ -226,15 +228,20 @@ def _mean(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.0f}"
 
 
-def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s: float) -> str:
-    title = ("Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules" if len(args.methods) > 1
-             else f"Held-out {args.methods[0]}, with and without contextual calibration")
+def page_text(payload: dict) -> str:
+    """QUALITY.md's tables, every figure from the saved results (``results/<page>.json``); the
+    hand-written reading below ``READING`` is kept by ``main``."""
+    settings, rows, summary = payload["settings"], payload["rows"], payload["summary"]
+    methods = ast.literal_eval(settings["methods"])
+    title = ("Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules" if len(methods) > 1
+             else f"Held-out {methods[0]}, with and without contextual calibration")
     lines = [f"# {title}", "",
-             f"Written by `python benchmarks/quality.py {' '.join(sys.argv[1:])}` in {wall_s / 60:.0f} min "
-             f"(reused runs count as 0).", "",
-             f"Student `{args.student}`, teacher `{args.teacher}`; per seed {args.n_train} training and "
-             f"{args.n_val} validation examples (label-balanced, seeded) and **{args.n_test} test examples** from the "
-             f"task's test split, which no compile sees; {args.budget} student calls per compile.", "",
+             f"Written by `python benchmarks/quality.py` from `results/{Path(settings['page']).stem.lower()}.json` "
+             f"(tasks {', '.join(ast.literal_eval(settings['tasks']))}; seeds "
+             f"{', '.join(map(str, ast.literal_eval(settings['seeds'])))}).", "",
+             f"Student `{settings['student']}`, teacher `{settings['teacher']}`; per seed {settings['n_train']} training and "
+             f"{settings['n_val']} validation examples (label-balanced, seeded) and **{settings['n_test']} test examples** "
+             f"from the task's test split, which no compile sees; {settings['budget']} student calls per compile.", "",
              "Intervals are 95 %. Per seed: a bootstrap over the test examples (Macro F1) and a paired bootstrap "
              "with a permutation p-value (gain over zero-shot with the same decoding). Across seeds: a t-interval "
              "on the per-seed values (3 seeds give wide intervals: that is the honest size of what we know). Costs "
@@ -267,27 +274,23 @@ def page(rows: list[dict], summary: list[dict], args: argparse.Namespace, wall_s
         cached = f" ({r['cached_calls']} calls from the cache)" if r.get("cached_calls") else ""
         lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
                      f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f}{cached} |")
-    lines += calibration_lines(calibration_gains(rows))
+    lines += calibration_lines(payload.get("calibration", []))
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     args = parse_args()
-    started = time.perf_counter()
     rows = run(args)
-    summary = summarise(rows)
-    wall = time.perf_counter() - started
     settings = {name: str(value) for name, value in vars(args).items()}
     kept = [{k: v for k, v in row.items() if k not in ("predictions", "gold", "labels")} for row in rows]
-    save_result(args.page.stem.lower(), {"settings": settings, "rows": kept, "summary": summary,
-                                         "calibration": calibration_gains(rows)})
-    text = page(rows, summary, args, wall)
-    marker = "<!-- reading -->"
-    if args.page.exists() and marker in args.page.read_text():  # keep the hand-written reading below the tables
-        text += "\n" + marker + args.page.read_text().split(marker, 1)[1]
+    payload = {"settings": settings, "rows": kept, "summary": summarise(rows), "calibration": calibration_gains(rows)}
+    save_result(args.page.stem.lower(), payload)
+    text = page_text(payload)
+    if args.page.exists() and READING in args.page.read_text():  # keep the hand-written reading below the tables
+        text += "\n" + READING + args.page.read_text().split(READING, 1)[1]
     args.page.write_text(text)
     print(text)
-    print(json.dumps(summary, indent=1), file=sys.stderr)
+    print(json.dumps(payload["summary"], indent=1), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -121,30 +121,43 @@ def measure_scaling(count: int, workdir: Path) -> dict:
 def measure_latency(count: int, workdir: Path) -> dict:
     """Per-call latency at equal load: one server with one call in flight, then a pool of two with one
     call in flight per server (two threads), on the same examples, plain and with the task's
-    calibration. A pool must decode as one server (same labels, same paths) and cost no more per call."""
+    calibration. A pool must decode as one server (same labels, same paths) and cost no more per call.
+    Controls: two single-server clients at once (what the machine does to each call when both cores
+    serve, with no pool), each server's first call, and one label-token discovery."""
     task = get_task("stereoset")
     examples = task.load_splits(DATA_DIR).val[:count]
     program = task.make_program()
     processes, bases = zip(*(start_llama(core, workdir / f"latency{core}.log") for core in (0, 1)))
-    rows = {}
+    rows: dict = {}
     try:
+        options = LMOptions(chat_format="gemma", cache=False)
+        first = [run_program(program, examples[:1], make_lm("openai/gemma3-270m", options.replace(api_base=base)))[1][0]
+                 for base in bases]  # each server's own cold start, outside every measurement below
+        fresh = make_lm("openai/gemma3-270m", options.replace(api_base=bases[0])).engine
+        started = time.perf_counter()
+        fresh._owners(tuple(task.labels))  # the label tokens, as a new engine discovers them
+        rows["warm_up"] = {"server_first_call_s": [round(s, 3) for s in first],
+                           "label_token_discovery_s": round(time.perf_counter() - started, 3)}
         for calibrate in (False, True):
-            options = LMOptions(chat_format="gemma", cache=False, calibrate=calibrate)
+            options = options.replace(calibrate=calibrate)
             single = make_lm("openai/gemma3-270m", options.replace(api_base=bases[0]))
             pool = make_lm("openai/gemma3-270m", options.replace(api_base=",".join(bases)))
-            # Warm-up: every server's first decode (seconds, the server's own cold start) happens
-            # before either measurement, and each LM's tokenizer discovery is done once.
-            for base in bases:
-                run_program(program, examples[:1], make_lm("openai/gemma3-270m", options.replace(api_base=base)))
-            for lm in (single, pool):
+            apart = [make_lm("openai/gemma3-270m", options.replace(api_base=base)) for base in bases]
+            for lm in (single, pool, *apart):
                 run_program(program, examples[:2], lm, num_threads=len(bases) if lm is pool else 1)
             one, one_s = run_program(program, examples, single, num_threads=1)
             two, two_s = run_program(program, examples, pool, num_threads=len(bases))
+            with ThreadPoolExecutor(len(bases)) as executor:  # each client its own server, both at once
+                halves = list(executor.map(lambda i: run_program(program, examples[i::len(bases)], apart[i])[1],
+                                           range(len(bases))))
+            both_s = [s for half in halves for s in half]
             one_labels, two_labels = [p.label if p else None for p in one], [p.label if p else None for p in two]
             rows["calibrated" if calibrate else "plain"] = {
                 "examples": len(examples), "one_server_call_s": round(statistics.fmean(one_s), 3),
                 "pool_call_s": round(statistics.fmean(two_s), 3),
                 "ratio": round(statistics.fmean(two_s) / statistics.fmean(one_s), 3),
+                "two_clients_call_s": round(statistics.fmean(both_s), 3),
+                "two_clients_ratio": round(statistics.fmean(both_s) / statistics.fmean(one_s), 3),
                 "labels_differing": sum(a != b for a, b in zip(one_labels, two_labels)),
                 "one_server_paths": dict(single.engine.label_paths), "pool_paths": dict(pool.engine.label_paths),
                 "pool_fallbacks": dict(pool.engine.fallback_reasons)}
@@ -232,9 +245,10 @@ def main() -> None:
     if args.latency_only:
         with tempfile.TemporaryDirectory() as folder:
             rows = measure_latency(args.examples, Path(folder))
-        for name, row in rows.items():
+        print(f"warm-up: {rows['warm_up']}")
+        for name, row in ((name, row) for name, row in rows.items() if name != "warm_up"):
             print(f"{name}: one server {row['one_server_call_s']} s per call, pool of two (one call in flight each) "
-                  f"{row['pool_call_s']} s = {row['ratio']}x; labels differing {row['labels_differing']}; paths "
+                  f"{row['pool_call_s']} s = {row['ratio']}x (two clients apart: {row['two_clients_ratio']}x); labels differing {row['labels_differing']}; paths "
                   f"{row['one_server_paths']} vs {row['pool_paths']}, pool fallbacks {row['pool_fallbacks']}")
         save_result("pool_latency", rows)
         return

@@ -52,7 +52,7 @@ def test_the_pool_latency_table_matches_its_results_file():
     rows = {row[0]: row[1:5] for row in (line.strip("| ").split(" | ") for line in section.splitlines()
                                           if line.startswith("| ") and not line.startswith("| decoding"))}
     assert rows == {name: [f"{r['one_server_call_s']:.3f}", f"{r['pool_call_s']:.3f}", f"{r['ratio']:.2f}",
-                           str(r["labels_differing"])] for name, r in measured.items()}
+                           str(r["labels_differing"])] for name, r in measured.items() if name != "warm_up"}
 
 
 def test_each_tasks_calibration_default_is_the_choice_made_on_validation_rows(scripts):
@@ -63,3 +63,74 @@ def test_each_tasks_calibration_default_is_the_choice_made_on_validation_rows(sc
     assert set(choices) == {"stereoset", "logiqa", "contract_nli"}
     assert {task: get_task(task).calibrate for task in choices} == choices
 
+
+
+def test_the_quality_page_tables_are_what_its_results_file_writes(scripts):
+    quality = scripts("quality")
+    payload = json.loads((BENCHMARKS / "results" / "quality.json").read_text(encoding="utf-8"))
+    tables = (BENCHMARKS / "QUALITY.md").read_text(encoding="utf-8").split(quality.READING)[0]
+    assert tables == quality.page_text(payload) + "\n", "run `python benchmarks/quality.py --report-only`"
+
+
+# -- figures written by hand ---------------------------------------------------------------------
+# A hand-written section names the files its figures come from, in backticks (globs allowed, paths
+# under benchmarks/); every figure it shows must be one of theirs, rounded as shown (a share may be
+# shown as a percentage). Settings are written as code (`--n 24`), figures quoted from a paper sit
+# under a heading that says "published".
+SOURCE = re.compile(r"`((?:results|quality|calibration)/[^`\s]+\.json)`")
+FIGURE = re.compile(r"(?<![\w.\-/±])[+\-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w\-]|\.\d)")
+NOT_FIGURES = [re.compile(pattern) for pattern in (
+    r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\d{4}-\d{2}-\d{2}",  # code, link targets, comments, dates
+    r"\b9[059] ?%(?= (?:CI|interval|t-interval|upper|confidence|level))",  # an interval's level
+    r"Gemma[- ]3|Qwen2\.5|issue \d+|§\d+")]
+
+
+def _numbers(value) -> list[float]:
+    """Every number in a results file: its values, and the numbers inside its strings and keys."""
+    if isinstance(value, dict):
+        return [n for key, item in value.items() for n in _numbers(key) + _numbers(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item)]
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, (int, float)):
+        return [abs(float(value))]
+    return [float(found) for found in re.findall(r"\d+(?:\.\d+)?", str(value))]
+
+
+def _backed(shown: str, numbers: list[float]) -> bool:
+    text = shown.replace(",", "").replace("−", "-").lstrip("+-")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    value, slack = float(text), 0.5 * 10 ** -decimals + 1e-9
+    return any(abs(number * scale - value) <= slack for number in numbers for scale in (1, 100))
+
+
+def _sections(page: str) -> list[tuple[str, str]]:
+    text = (BENCHMARKS / page).read_text(encoding="utf-8")
+    if page == "QUALITY.md":
+        text = text.split("<!-- reading -->")[1]  # the tables above are regenerated whole
+    parts = re.split(r"\n(?=## )", text)
+    return [(part.splitlines()[0] if part.strip() else "", part) for part in parts]
+
+
+def _unbacked(page: str) -> dict[str, list[str]]:
+    sections = _sections(page)
+    everything = sorted({path for _, body in sections for path in SOURCE.findall(body)})
+    missing = {}
+    for heading, body in sections:
+        if "published" in heading:
+            continue
+        sources = SOURCE.findall(body) or (everything if not heading.startswith("## ") else [])
+        numbers = [n for pattern in sources for path in sorted(BENCHMARKS.glob(pattern))
+                   for n in _numbers(json.loads(path.read_text(encoding="utf-8")))]
+        for pattern in NOT_FIGURES:
+            body = pattern.sub(" ", body)
+        shown = [figure for figure in FIGURE.findall(body) if not _backed(figure, numbers)]
+        if shown:
+            missing[heading or "(top)"] = shown
+    return missing
+
+
+@pytest.mark.parametrize("page", ["RESULTS.md", "QUALITY.md"])
+def test_every_hand_written_figure_comes_from_a_results_file_the_section_names(page):
+    assert _unbacked(page) == {}
