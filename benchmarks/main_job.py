@@ -54,8 +54,9 @@ def main() -> None:
     parser.add_argument("--evaluate", metavar="ARTIFACT", help="measure this cold-compiled artifact (first --seeds "
                                                                 "seed) and merge its row into the saved results")
     parser.add_argument("--compile-seconds", type=float, default=0.0, help="with --evaluate: its cold compile time")
-    parser.add_argument("--label", default="current", help="with --evaluate: the code version of the new row")
-    parser.add_argument("--earlier-label", default="earlier", help="with --evaluate: the version of rows kept")
+    parser.add_argument("--label", default=None,
+                        help="the code version of the new rows (default: the commit); rows of other seeds are kept")
+    parser.add_argument("--earlier-label", default="earlier", help="the version of kept rows that name none")
     args = parser.parse_args()
     if args.evaluate:
         add_measured(args)
@@ -64,24 +65,21 @@ def main() -> None:
         write_page(json.loads((RESULTS / "main_job.json").read_text()))
         return
     task = get_task(args.task)
-    rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in args.seeds:
             out = os.path.join(scratch, f"artifact-{seed}")
             seconds = compile_cold(args.task, seed, out, scratch)
-            program = load(out)
             if args.keep_artifact and seed == args.seeds[0]:
                 shutil.rmtree(args.keep_artifact, ignore_errors=True)
                 shutil.copytree(out, args.keep_artifact)
-            row = measure(task, seed, program, seconds, args.n_test)
-            rows.append(row)
-    payload = {"task": args.task, "cores": os.cpu_count(), "max_traces": JOB_DEFAULTS.max_traces, "rows": rows}
-    save_result("main_job", payload)
-    write_page(payload)
+            merge(args, measure(task, seed, out, seconds, args.n_test))  # saved per seed: a stop keeps the rest
 
 
-def measure(task, seed: int, program, seconds: float, n_test: int) -> dict:
-    """One seed's row: the compiled program and zero-shot on the seeded test sample, same student."""
+def measure(task, seed: int, artifact: str, seconds: float, n_test: int) -> dict:
+    """One seed's row: the compiled program and zero-shot on the seeded test sample, same student,
+    and what the compile spent (seconds and calls per phase, from its report)."""
+    program = load(artifact)
+    report = json.loads(open(os.path.join(artifact, "report.json"), encoding="utf-8").read())
     rules = [predictor.signature.instructions for predictor in program.predictors()]
     examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, n_test, seed)
     student = program.predictors()[0].lm  # the artifact's student, with the decoding its rules were chosen under
@@ -97,7 +95,7 @@ def measure(task, seed: int, program, seconds: float, n_test: int) -> dict:
                          "interval": macro_f1_interval(gold, zero.predictions, task.labels, seed=seed)},
            "pld": {"macro_f1": compiled.scores.macro_f1,
                    "interval": macro_f1_interval(gold, compiled.predictions, task.labels, seed=seed)},
-           "gain": gain.model_dump()}
+           "gain": gain.model_dump(), **compile_costs(report)}
     if task.slice_field:
         row["slices"] = {"zero_shot": slice_accuracy(examples, zero.predictions, task.label_field, task.slice_field),
                          "pld": slice_accuracy(examples, compiled.predictions, task.label_field, task.slice_field)}
@@ -110,15 +108,31 @@ def measure(task, seed: int, program, seconds: float, n_test: int) -> dict:
     return row
 
 
+def compile_costs(report: dict) -> dict:
+    """Seconds and calls per phase, and each candidate's source and number of examples, from a report."""
+    return {"phases": {name: {"seconds": phase["seconds"],
+                              **{f"{role}_calls": usage["calls"] for role, usage in phase["usage"].items()}}
+                       for name, phase in report["phases"].items()},
+            "candidates": [{"id": c["id"], "source": c["source"], "examples": len(c["example_keys"])}
+                           for c in report["candidate_rules"]]}
+
+
 def add_measured(args: argparse.Namespace) -> None:
-    """One seed measured from an artifact already compiled cold (its wall time given), merged into the
-    saved results: its row replaces that seed's, and the rows kept from earlier runs say so."""
-    task = get_task(args.task)
-    row = measure(task, args.seeds[0], load(args.evaluate), args.compile_seconds, args.n_test)
-    row["code"] = args.label
-    payload = json.loads((RESULTS / "main_job.json").read_text())
+    """One seed measured from an artifact already compiled cold (its wall time given)."""
+    merge(args, measure(get_task(args.task), args.seeds[0], args.evaluate, args.compile_seconds, args.n_test))
+
+
+def merge(args: argparse.Namespace, row: dict) -> None:
+    """Save ``row`` into the results, replacing its seed's; rows of other seeds are kept, each saying
+    which code measured it."""
+    label = args.label or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                         cwd=ROOT).stdout.strip() or "this run"
+    row["code"] = label
+    path = RESULTS / "main_job.json"
+    payload = json.loads(path.read_text()) if path.exists() else {"task": args.task, "rows": []}
+    payload.update(task=args.task, cores=os.cpu_count(), max_traces=JOB_DEFAULTS.max_traces)
     kept = [{**old, "code": old.get("code", args.earlier_label)} for old in payload["rows"] if old["seed"] != row["seed"]]
-    payload["rows"] = sorted([row, *kept], key=lambda r: (r["code"] != args.label, r["seed"]))
+    payload["rows"] = sorted([row, *kept], key=lambda r: r["seed"])
     save_result("main_job", payload)
     write_page(payload)
 
@@ -154,6 +168,22 @@ def page_text(payload: dict) -> str:
             after = row["slices"]["pld"][name]
             lines.append(f"| {row['seed']} | {name} | {before['n']} | {before['accuracy']:.2f} | "
                          f"{after['accuracy']:.2f} | {after['accuracy'] - before['accuracy']:+.2f} |")
+    costed = [row for row in rows if "phases" in row]
+    if costed:
+        names = list(dict.fromkeys(name for row in costed for name in row["phases"]))
+        lines += ["", "Where a compile's time goes (seconds, and student / teacher calls, per phase; rows measured "
+                  "before this was recorded have none):", "",
+                  "| seed | " + " | ".join(names) + " | candidates (merged from several examples) |",
+                  "|---|" + "---|" * len(names) + "---|"]
+        for row in costed:
+            cells = []
+            for name in names:
+                phase = row["phases"].get(name, {})
+                calls = " / ".join(str(phase.get(f"{role}_calls", 0)) for role in ("student", "teacher"))
+                cells.append(f"{phase.get('seconds', 0):.0f} s ({calls})")
+            merged = [c for c in row["candidates"] if c["examples"] > 1]
+            shown = ", ".join(f"{c['id']} {c['source']} of {c['examples']}" for c in merged) or "none"
+            lines.append(f"| {row['seed']} | " + " | ".join(cells) + f" | {len(row['candidates'])} ({shown}) |")
     lines += ["", "Rules kept, per seed:", ""]
     for row in rows:
         texts = [rule["text"] for rule in row["rules"] or []]
