@@ -94,7 +94,10 @@ def run_seed(seed: int, n_test: int) -> dict:
                     "interval": macro_f1_interval(gold, ruled, LABELS, seed=seed)},
             "gain": gain.model_dump(),
             "slices": {"zero_shot": slice_accuracy(test, zero, "decision", "slice"),
-                       "pld": slice_accuracy(test, ruled, "decision", "slice")}}
+                       "pld": slice_accuracy(test, ruled, "decision", "slice")},
+            # why the compile kept what it kept: its candidates, each round's verdict, confirmation
+            "compile_report": report.model_dump(mode="json", include={
+                "candidate_rules", "selection_rounds", "selection_stop_reason", "confirmation", "phases"})}
 
 
 def main() -> None:
