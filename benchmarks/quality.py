@@ -1,4 +1,4 @@
-"""Held-out quality with error bars: PLD next to zero-shot, bootstrap few-shot, GEPA and InferRules.
+"""Held-out quality with error bars: PLD next to zero-shot, bootstrap few-shot, MIPROv2, GEPA and InferRules.
 
 For each task and seed, one ``pld compare`` run (``pld.compare.compare``) compiles every method on
 the same seeded train/validation sample with the same student, teacher and student-call budget,
@@ -10,9 +10,12 @@ Per method and seed the page shows the test Macro F1 with its 95 % bootstrap int
 test examples, the gain over zero-shot with the same decoding (paired bootstrap interval and
 permutation p-value, ``pld.pipeline.gains``), and the compile cost; across seeds the mean and a
 95 % t-interval. The verdict calls a difference only when the interval across seeds excludes 0.
+Each rule PLD kept gets its leave-one-out contribution on the same test rows (the paired gain of the
+full list over the list without it), measured once per run and saved beside its artifact.
 
-Run (embedded models, about 15 minutes per task and seed on 2 CPU cores):
-    python benchmarks/quality.py --tasks stereoset --seeds 0 1 2
+Run (the embedded defaults, Qwen2.5-Coder-1.5B as teacher and student; about an hour per task and
+seed on 2 CPU cores):
+    python benchmarks/quality.py --tasks policy_support policy_refunds --seeds 0 1 2
 With a frontier teacher and Gemma-3 4B on Ollama (the paper's setting):
     python benchmarks/quality.py --teacher openai/gpt-4o-mini --student ollama/gemma3:4b \\
         --tasks stereoset contract_nli --seeds 0 1 2 --n-train 100 --n-val 200 --n-test 300 --budget 4000
@@ -31,7 +34,7 @@ from pathlib import Path
 
 from _common import DATA_DIR, ROOT, save_result, t_interval
 
-from pld.backends.options import LMOptions, RoleOptions
+from pld.backends.options import DEFAULT_STUDENT, DEFAULT_TEACHER, LMOptions, RoleOptions
 from pld.compare.results import CompareReport
 from pld.compare.settings import CompareSettings
 from pld.compare.suite import compare
@@ -39,18 +42,19 @@ from pld.jobs import sample
 from pld.pipeline.gains import macro_f1_interval, paired_gain
 from pld.tasks import get_task
 
-METHODS = ("zero-shot", "bootstrap", "gepa", "inferrules", "pld")
+METHODS = ("zero-shot", "bootstrap", "miprov2", "gepa", "inferrules", "pld")
 CALIBRATED = ("zero-shot", "pld")
+SHOWN = {"bootstrap": "few-shot", "miprov2": "MIPROv2", "gepa": "GEPA", "inferrules": "InferRules"}  # in the title
 PAGE = ROOT / "benchmarks" / "QUALITY.md"
 READING = "<!-- reading -->"  # the page below this line is written by hand
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["stereoset"])
+    parser.add_argument("--tasks", nargs="+", default=["policy_support"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--teacher", default="local/qwen2.5-0.5b")
-    parser.add_argument("--student", default="local/gemma3-270m")
+    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
+    parser.add_argument("--student", default=DEFAULT_STUDENT)
     parser.add_argument("--teacher-api-base", default=None)
     parser.add_argument("--student-api-base", default=None)
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
@@ -95,7 +99,42 @@ def run(args: argparse.Namespace) -> list[dict]:
                     report = compare(variant_settings, out, RoleOptions(teacher=teacher, student=student_options))
                 print(f"{task.name} seed {seed} {variant}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
                 rows += _rows(report, gold, task.labels, variant, seed)
+                pld_row = next((r for r in rows[-len(report.methods):] if r["method"] == "pld" and r["status"] == "ok"), None)
+                if pld_row is not None:
+                    pld_row["contributions"] = rule_contributions(task, out / "pld" / "artifact", pld_row, seed)
     return rows
+
+
+def rule_contributions(task, artifact: Path, row: dict, seed: int) -> list[dict]:
+    """Each kept PLD rule's leave-one-out contribution on the test sample: what the list loses when
+    that rule alone is removed (paired gain of the full list over the rest, with its interval), with
+    the student and decoding the rules were selected under."""
+    from pld import load
+    from pld.evaluate import run_program
+    from pld.pipeline.render import base_instructions, with_rules
+
+    saved = artifact.parent / "contributions.json"  # measured once per run; --report-only reads it
+    if saved.is_file():
+        return json.loads(saved.read_text(encoding="utf-8"))
+    if not (artifact / "manifest.json").is_file():
+        return []
+    program = load(artifact)
+    rules = [rule["text"] for rule in program.pld_manifest.rules]
+    if not rules:
+        return []
+    base = task.make_program(program.pld_manifest.strategy)
+    bases = base_instructions(base)
+    examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, row["n_test"], seed)
+    student = program.predictors()[0].lm
+    contributions = []
+    for index, rule in enumerate(rules):
+        rest = with_rules(base, bases, rules[:index] + rules[index + 1:])
+        predictions, _ = run_program(rest, examples, student)
+        without = [getattr(p, task.label_field, None) if p is not None else None for p in predictions]
+        gain = paired_gain(row["gold"], without, row["predictions"], row["labels"], seed=seed)
+        contributions.append({"rule": rule, "n_test": len(examples), "contribution": gain.model_dump()})
+    saved.write_text(json.dumps(contributions, indent=1), encoding="utf-8")
+    return contributions
 
 
 def _on_disk(out: Path, methods: tuple[str, ...]) -> CompareReport | None:
@@ -218,6 +257,22 @@ def calibration_lines(gains: list[dict]) -> list[str]:
     return lines
 
 
+def contribution_lines(rows: list[dict]) -> list[str]:
+    """Each kept rule's leave-one-out contribution on the test split (PLD rows that kept rules)."""
+    kept = [(r, c) for r in rows for c in r.get("contributions", [])]
+    if not kept:
+        return []
+    lines = ["", "## Each kept rule's leave-one-out contribution on the test split", "",
+             "What the compiled list loses on the same test rows when that rule alone is removed (paired gain of "
+             "the full list over the rest).", "",
+             "| task | decoding | seed | rule | test rows | contribution [95% CI], p |", "|---|---|---|---|---|---|"]
+    for r, c in sorted(kept, key=lambda item: (item[0]["task"], item[0]["decoding"], item[0]["seed"])):
+        gain = c["contribution"]
+        lines.append(f"| {r['task']} | {r['decoding']} | {r['seed']} | {c['rule']} | {c['n_test']} | "
+                     f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} |")
+    return lines
+
+
 def _interval(low: float, high: float, spec: str) -> str:
     """``[low, high]``, or "[no interval: one seed]" where one seed gives none."""
     return "[no interval: one seed]" if math.isnan(low) else f"[{low:{spec}}, {high:{spec}}]"
@@ -233,7 +288,9 @@ def page_text(payload: dict) -> str:
     hand-written reading below ``READING`` is kept by ``main``."""
     settings, rows, summary = payload["settings"], payload["rows"], payload["summary"]
     methods = ast.literal_eval(settings["methods"])
-    title = ("Held-out quality: PLD next to zero-shot, few-shot, GEPA and InferRules" if len(methods) > 1
+    others = [SHOWN.get(method, method) for method in methods if method != "pld"]
+    named = " and ".join(filter(None, [", ".join(others[:-1]), others[-1]])) if others else ""
+    title = (f"Held-out quality: PLD next to {named}" if len(methods) > 1
              else f"Held-out {methods[0]}, with and without contextual calibration")
     lines = [f"# {title}", "",
              f"Written by `python benchmarks/quality.py` from `results/{Path(settings['page']).stem.lower()}.json` "
@@ -274,6 +331,7 @@ def page_text(payload: dict) -> str:
         cached = f" ({r['cached_calls']} calls from the cache)" if r.get("cached_calls") else ""
         lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
                      f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f}{cached} |")
+    lines += contribution_lines(rows)
     lines += calibration_lines(payload.get("calibration", []))
     return "\n".join(lines) + "\n"
 
