@@ -37,7 +37,7 @@ def read_examples(path: Path) -> list:
     return [dspy.Example(**row).with_inputs(*INPUTS) for row in rows]
 
 
-def run_seed(seed: int, n_test: int) -> dict:
+def run_seed(seed: int, n_test: int, n_val: int) -> dict:
     import dspy
 
     from pld import PLD
@@ -59,7 +59,7 @@ def run_seed(seed: int, n_test: int) -> dict:
     folder = policy_folder(get_domain("refunds"), DATA_DIR / "policy_refunds")
     rng = random.Random(seed)
     train = rng.sample(read_examples(folder / "train.jsonl"), 200)
-    val = rng.sample(read_examples(folder / "validation.jsonl"), 100)
+    val = rng.sample(read_examples(folder / "validation.jsonl"), n_val)
     test = rng.sample(read_examples(folder / "test.jsonl"), n_test)
 
     started = time.perf_counter()
@@ -104,25 +104,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n-test", type=int, default=150)
+    parser.add_argument("--n-val", type=int, default=100,
+                        help="validation examples the compile gets (30 %% of them held back to confirm)")
     parser.add_argument("--one-seed", type=int, help=argparse.SUPPRESS)  # the child process's seed
     parser.add_argument("--report-only", action="store_true", help="write USER_PROGRAM.md from the saved results")
     args = parser.parse_args()
     if args.one_seed is not None:
-        row = run_seed(args.one_seed, args.n_test)
+        row = run_seed(args.one_seed, args.n_test, args.n_val)
         (RESULTS / f".user_program-seed{args.one_seed}.json").write_text(json.dumps(row))  # kept if the parent dies
         print(json.dumps(row))
         return
     if not args.report_only:
-        rows = []
+        path = RESULTS / "user_program.json"
+        rows = json.loads(path.read_text())["runs"] if path.exists() else []  # runs of other seeds or sizes are kept
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as cache:  # cold: no response replayed from an earlier run
                 env = {**os.environ, "DSPY_CACHEDIR": cache, "PYTHONPATH": str(ROOT)}
-                done = subprocess.run([sys.executable, __file__, "--one-seed", str(seed), "--n-test", str(args.n_test)],
+                done = subprocess.run([sys.executable, __file__, "--one-seed", str(seed), "--n-test", str(args.n_test),
+                                       "--n-val", str(args.n_val)],
                                       env=env, capture_output=True, text=True, cwd=ROOT)
             if done.returncode != 0:
                 sys.exit(f"seed {seed} failed:\n{done.stderr[-3000:]}")
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"seed {seed}: {rows[-1]['gain']}", flush=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            rows = sorted([r for r in rows if (r["seed"], r["n_val"]) != (seed, row["n_val"])] + [row],
+                          key=lambda r: (r["n_val"], r["seed"]))
+            print(f"seed {seed}: {row['gain']}", flush=True)
             save_result("user_program", {"task": "policy_refunds (read as a user's own JSONL files)", "runs": rows})
     write_page(json.loads((RESULTS / "user_program.json").read_text()))
 
@@ -137,25 +143,39 @@ def page_text(results: dict) -> str:
              "Written by `benchmarks/user_program.py` from `results/user_program.json`. The program is a user's",
              "own `dspy.Signature` with a `Literal` label and `dspy.Predict`, the metric a plain exact-match",
              "function, the data read from JSONL files; `PLD(metric=exact, max_traces=12, max_candidates=6,",
-             "max_rules=3, max_repair_rounds=1).compile(program, trainset=200, valset=100)` with no LM given, so",
+             "max_rules=3, max_repair_rounds=1).compile(program, trainset=200, valset=N)` with no LM given, so",
              "the embedded Qwen2.5-Coder-1.5B is teacher and student. Every compile ran with an empty response",
              "cache; test rows are a seeded sample of the test file, which no compile saw.", "",
-             "| seed | rules | compile | test n | zero-shot Macro F1 [95 % CI] | PLD Macro F1 [95 % CI] | paired gain [95 % CI] |",
-             "|---|---|---|---|---|---|---|"]
+             "| seed | validation N (held back) | rules | compile | test n | zero-shot Macro F1 [95 % CI] | PLD Macro F1 [95 % CI] | paired gain [95 % CI] |",
+             "|---|---|---|---|---|---|---|---|"]
     for run in results["runs"]:
         zero, ruled, gain = run["zero_shot"], run["pld"], run["gain"]
-        lines.append(f"| {run['seed']} | {len(run['rules'])} | {run['compile_seconds']:.0f} s | {run['n_test']} | "
+        held = (run.get("compile_report") or {}).get("confirmation") or {}
+        lines.append(f"| {run['seed']} | {run['n_val']} ({held.get('n', '?')}) | {len(run['rules'])} | {run['compile_seconds']:.0f} s | {run['n_test']} | "
                      f"{zero['macro_f1']:.3f} [{zero['interval'][0]:.3f}, {zero['interval'][1]:.3f}] | "
                      f"{ruled['macro_f1']:.3f} [{ruled['interval'][0]:.3f}, {ruled['interval'][1]:.3f}] | "
                      f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] |")
     lines += ["", "## Rules kept and policy slices (test accuracy, zero-shot → PLD)", ""]
     for run in results["runs"]:
-        lines.append(f"Seed {run['seed']}:")
+        lines.append(f"Seed {run['seed']}, validation N = {run['n_val']}:")
         lines += [f"{i}. {rule}" for i, rule in enumerate(run["rules"], 1)] or ["(no rule kept)"]
         lines.append("")
         lines += [f"- slice `{name}` (n={before['n']}): {before['accuracy']:.2f} → "
                   f"{run['slices']['pld'][name]['accuracy']:.2f}"
                   for name, before in run["slices"]["zero_shot"].items()]
+        lines.append("")
+        report = run.get("compile_report") or {}
+        texts = {c["id"]: c["text"] for c in report.get("candidate_rules", [])}
+        for step in report.get("selection_rounds", []):
+            if step.get("accepted"):
+                gain = step["gain_estimate"]
+                lines.append(f"- selection, round {step['round']}: accepted {step['winner_id']} “{texts.get(step['winner_id'], '')}” "
+                             f"at position {step['winner_position']}, gain {gain['gain']:+.3f} [{gain['low']:+.3f}, "
+                             f"{gain['high']:+.3f}] on {gain['n']} examples")
+        if report.get("selection_stop_reason"):
+            lines.append(f"- selection stopped: {report['selection_stop_reason']}")
+        if held:
+            lines.append(f"- confirmation: {held['note']}")
         lines.append("")
     for note in results.get("notes", []):  # prose about the run, kept in the results file beside its figures
         lines += ["", note]

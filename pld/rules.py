@@ -68,6 +68,18 @@ class GainEstimate(Frozen):
         alpha = (1 - self.confidence) / 2
         return self.low > 0 and self.low >= min_gain and self.p_value <= alpha and self.gain > 0
 
+    def shortfall(self, min_gain: float) -> str:
+        """Why ``credible(min_gain)`` fails, in words ("" when it holds): the two tests can disagree
+        near the boundary (a bootstrap interval just above 0, a permutation p just above its level)."""
+        alpha = (1 - self.confidence) / 2
+        if self.gain <= 0 or self.low <= 0:
+            return "its interval reaches 0"
+        if self.low < min_gain:
+            return f"its interval's lower end is below min_gain = {min_gain:g}"
+        if self.p_value > alpha:
+            return f"the permutation test's p = {self.p_value:.3g} is above the level {alpha:.3g}"
+        return ""
+
     def can_reach(self, min_gain: float) -> bool:
         """Whether the true gain may still be ``min_gain`` or more (racing drops a list when not)."""
         return self.high >= min_gain and self.high > 0

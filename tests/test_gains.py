@@ -153,3 +153,16 @@ def test_confirmation_scores_the_final_list_first_and_skips_steps_the_budget_can
     result = confirm(scorer, [[], ["A"], ["A", "B"]], held, GainTest(labels=tuple(LABELS)))
     assert result.final_confirmed and result.rules == ["A", "B"] and [len(s.rules) for s in result.steps] == [0, 2]
     assert "1 intermediate step(s) not scored" in result.note
+
+
+def test_a_gain_that_is_not_credible_says_which_test_failed():
+    """Near the boundary the bootstrap interval and the permutation test can disagree: the note must
+    say which one refused (the interval above 0, the p-value above its level)."""
+    from pld.rules import GainEstimate
+
+    edge = GainEstimate(gain=0.161, low=0.026, high=0.273, confidence=0.95, n=29, changed=8, p_value=0.034)
+    assert not edge.credible(0.0)
+    assert edge.shortfall(0.0) == "the permutation test's p = 0.034 is above the level 0.025"
+    assert "reaches 0" in edge.model_copy(update={"low": -0.01}).shortfall(0.0)
+    assert "min_gain" in edge.shortfall(0.05)
+    assert edge.model_copy(update={"p_value": 0.01}).shortfall(0.0) == ""

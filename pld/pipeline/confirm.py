@@ -129,5 +129,7 @@ def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Se
     what = (f"returning the confirmed step {order[chosen]} ({len(ordered[chosen].rules)} rule(s), held-back gain "
             f"{ordered[chosen].estimate.describe()}; chosen on these examples, so that score is biased upward)"
             if confirmed else "returning the program without rules")
+    final_step = ordered[last]
+    why = final_step.estimate.shortfall(0.0) if final_step.level is not None else "Holm's procedure stopped at a step with a smaller p-value"
     return result(chosen, False, f"NOT confirmed: on {len(held_back)} held-back examples the final list's gain was "
-                                 f"{ordered[last].estimate.describe()}; {what}", biased=bool(confirmed))
+                                 f"{final_step.estimate.describe()} ({why}); {what}", biased=bool(confirmed))
