@@ -165,6 +165,7 @@ def page_text(results: dict) -> str:
                   for name, before in run["slices"]["zero_shot"].items()]
         lines.append("")
         report = run.get("compile_report") or {}
+        held = report.get("confirmation") or {}
         texts = {c["id"]: c["text"] for c in report.get("candidate_rules", [])}
         for step in report.get("selection_rounds", []):
             if step.get("accepted"):
