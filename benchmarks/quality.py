@@ -109,8 +109,8 @@ def rule_contributions(task, artifact: Path, row: dict, seed: int) -> list[dict]
     """Each kept PLD rule's leave-one-out contribution on the test sample: what the list loses when
     that rule alone is removed (paired gain of the full list over the rest, with its interval), with
     the student and decoding the rules were selected under."""
-    from pld import load
-    from pld.evaluate import run_program
+    from pld import load, macro_f1
+    from pld.evaluate import evaluate_program
     from pld.pipeline.render import base_instructions, with_rules
 
     saved = artifact.parent / "contributions.json"  # measured once per run; --report-only reads it
@@ -129,8 +129,7 @@ def rule_contributions(task, artifact: Path, row: dict, seed: int) -> list[dict]
     contributions = []
     for index, rule in enumerate(rules):
         rest = with_rules(base, bases, rules[:index] + rules[index + 1:])
-        predictions, _ = run_program(rest, examples, student)
-        without = [getattr(p, task.label_field, None) if p is not None else None for p in predictions]
+        without = evaluate_program(rest, examples, student, macro_f1(task.label_field, task.labels)).predictions
         gain = paired_gain(row["gold"], without, row["predictions"], row["labels"], seed=seed)
         contributions.append({"rule": rule, "n_test": len(examples), "contribution": gain.model_dump()})
     saved.write_text(json.dumps(contributions, indent=1), encoding="utf-8")

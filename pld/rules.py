@@ -65,8 +65,7 @@ class GainEstimate(Frozen):
         """The gain holds up: the interval's lower end is above zero and reaches ``min_gain`` (the
         smallest gain worth having is tested against the bound, not the point estimate), and the
         permutation test agrees at the interval's one-sided level."""
-        alpha = (1 - self.confidence) / 2
-        return self.low > 0 and self.low >= min_gain and self.p_value <= alpha and self.gain > 0
+        return not self.shortfall(min_gain)
 
     def shortfall(self, min_gain: float) -> str:
         """Why ``credible(min_gain)`` fails, in words ("" when it holds): the two tests can disagree
