@@ -39,6 +39,7 @@ from pld.compare.results import CompareReport
 from pld.compare.settings import CompareSettings
 from pld.compare.suite import compare
 from pld.jobs import sample
+from pld.metrics import slice_accuracy
 from pld.pipeline.gains import macro_f1_interval, paired_gain
 from pld.tasks import get_task
 
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                 methods = tuple(m for m in CALIBRATED if m in args.methods)
                 variants.append(("calibrated", settings.model_copy(update={"methods": methods}),
                                  LMOptions(api_base=args.student_api_base, calibrate=True)))
-            gold = _test_gold(task, seed, args.n_test)
+            examples = _test_examples(task, seed, args.n_test)
+            gold = [str(example[task.label_field]) for example in examples]
             for variant, variant_settings, student_options in variants:
                 started = time.perf_counter()
                 out = args.out / task.name / f"seed-{seed}" / variant
@@ -99,6 +101,11 @@ def run(args: argparse.Namespace) -> list[dict]:
                     report = compare(variant_settings, out, RoleOptions(teacher=teacher, student=student_options))
                 print(f"{task.name} seed {seed} {variant}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
                 rows += _rows(report, gold, task.labels, variant, seed)
+                if task.slice_field:  # policy recovery: accuracy on each override's slice
+                    for row in rows[-len(report.methods):]:
+                        if row["status"] == "ok":
+                            row["slices"] = slice_accuracy(examples, row["predictions"], task.label_field,
+                                                           task.slice_field)
                 pld_row = next((r for r in rows[-len(report.methods):] if r["method"] == "pld" and r["status"] == "ok"), None)
                 if pld_row is not None:
                     pld_row["contributions"] = rule_contributions(task, out / "pld" / "artifact", pld_row, seed)
@@ -148,10 +155,9 @@ def _on_disk(out: Path, methods: tuple[str, ...]) -> CompareReport | None:
     return report
 
 
-def _test_gold(task, seed: int, n_test: int) -> list[str]:
-    """The gold labels of the test sample that ``compare`` scores (same loader, same seed)."""
-    full = task.load_splits(DATA_DIR, seed=seed)
-    return [str(example[task.label_field]) for example in sample(task, full.test, n_test, seed)]
+def _test_examples(task, seed: int, n_test: int) -> list:
+    """The test sample that ``compare`` scores (same loader, same seed)."""
+    return sample(task, task.load_splits(DATA_DIR, seed=seed).test, n_test, seed)
 
 
 def _rows(report: CompareReport, gold: list[str], labels, variant: str, seed: int) -> list[dict]:
@@ -220,6 +226,69 @@ def _verdict(entry: dict) -> str:
     if high < 0:
         return "worse than zero-shot"
     return "no difference shown"
+
+
+def pld_versus(rows: list[dict]) -> list[dict]:
+    """Per task, decoding and seed: PLD's paired gain over each other method on the same test
+    examples (PLD "beats" a method only where this interval lies above 0)."""
+    pld = {(r["task"], r["decoding"], r["seed"]): r for r in rows if r["status"] == "ok" and r["method"] == "pld"}
+    gains = []
+    for r in rows:
+        ours = pld.get((r["task"], r["decoding"], r["seed"]))
+        if r["status"] != "ok" or r["method"] == "pld" or ours is None:
+            continue
+        gain = paired_gain(r["gold"], r["predictions"], ours["predictions"], r["labels"], seed=r["seed"])
+        gains.append({"task": r["task"], "decoding": r["decoding"], "method": r["method"], "seed": r["seed"],
+                      "gain": gain.model_dump()})
+    return gains
+
+
+def versus_lines(gains: list[dict]) -> list[str]:
+    if not gains:
+        return []
+    lines = ["", "## PLD against each method, same test examples", "",
+             "PLD's paired gain over the method (positive: PLD better); per seed with its 95 % interval and "
+             "permutation p-value, across seeds the mean with a t-interval.", "",
+             "| task | decoding | method | seed | PLD − method [95% CI], p | credibly better |", "|---|---|---|---|---|---|"]
+    for g in sorted(gains, key=lambda g: (g["task"], g["decoding"], g["method"], g["seed"])):
+        gain = g["gain"]
+        better = "yes" if gain["low"] > 0 and gain["p_value"] <= 0.025 else "no"
+        lines.append(f"| {g['task']} | {g['decoding']} | {g['method']} | {g['seed']} | {gain['gain']:+.3f} "
+                     f"[{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} | {better} |")
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for g in gains:
+        groups.setdefault((g["task"], g["decoding"], g["method"]), []).append(g["gain"]["gain"])
+    if any(len(values) > 1 for values in groups.values()):
+        lines += ["", "| task | decoding | method | seeds | mean PLD − method [95% t-interval across seeds] |",
+                  "|---|---|---|---|---|"]
+        for (task, decoding, method), values in sorted(groups.items()):
+            mean, low, high = t_interval(values)
+            lines.append(f"| {task} | {decoding} | {method} | {len(values)} | {mean:+.3f} "
+                         f"{_interval(low, high, '+.3f')} |")
+    return lines
+
+
+def slice_lines(rows: list[dict]) -> list[str]:
+    """Policy recovery: each method's accuracy on each slice of the test rows (the override that
+    decided the gold label; ``topic``: none did)."""
+    sliced = [r for r in rows if r.get("slices")]
+    if not sliced:
+        return []
+    lines = ["", "## Policy recovery: accuracy on each override's slice of the test rows", "",
+             "A slice holds the test rows whose gold label an override decided (`topic`: rows no override "
+             "changed). The change is against zero-shot with the same decoding and seed.", "",
+             "| task | decoding | method | seed | slice | rows | accuracy | change over zero-shot |",
+             "|---|---|---|---|---|---|---|---|"]
+    zero = {(r["task"], r["decoding"], r["seed"]): r["slices"] for r in sliced if r["method"] == "zero-shot"}
+    for r in sorted(sliced, key=lambda r: (r["task"], r["decoding"], r["seed"], r["method"] != "zero-shot",
+                                           r["method"])):
+        base = zero.get((r["task"], r["decoding"], r["seed"]), {})
+        for name, entry in r["slices"].items():
+            change = (f"{entry['accuracy'] - base[name]['accuracy']:+.2f}"
+                      if name in base and r["method"] != "zero-shot" else "–")
+            lines.append(f"| {r['task']} | {r['decoding']} | {r['method']} | {r['seed']} | {name} | {entry['n']} | "
+                         f"{entry['accuracy']:.2f} | {change} |")
+    return lines
 
 
 def calibration_gains(rows: list[dict]) -> list[dict]:
@@ -330,6 +399,8 @@ def page_text(payload: dict) -> str:
         cached = f" ({r['cached_calls']} calls from the cache)" if r.get("cached_calls") else ""
         lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
                      f"[{r['low']:.3f}, {r['high']:.3f}] | {shown} | {labels} | {r['compile_s']:.0f}{cached} |")
+    lines += versus_lines(payload.get("versus", []))
+    lines += slice_lines(rows)
     lines += contribution_lines(rows)
     lines += calibration_lines(payload.get("calibration", []))
     return "\n".join(lines) + "\n"
@@ -340,7 +411,8 @@ def main() -> None:
     rows = run(args)
     settings = {name: str(value) for name, value in vars(args).items()}
     kept = [{k: v for k, v in row.items() if k not in ("predictions", "gold", "labels")} for row in rows]
-    payload = {"settings": settings, "rows": kept, "summary": summarise(rows), "calibration": calibration_gains(rows)}
+    payload = {"settings": settings, "rows": kept, "summary": summarise(rows), "versus": pld_versus(rows),
+               "calibration": calibration_gains(rows)}
     save_result(args.page.stem.lower(), payload)
     text = page_text(payload)
     if args.page.exists() and READING in args.page.read_text():  # keep the hand-written reading below the tables
