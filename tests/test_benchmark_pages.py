@@ -82,7 +82,7 @@ FIGURE = re.compile(r"(?<![\w.\-/±])[+\-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+
 NOT_FIGURES = [re.compile(pattern) for pattern in (
     r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\d{4}-\d{2}-\d{2}",  # code, link targets, comments, dates
     r"\b9[059] ?%(?= (?:CI|interval|t-interval|upper|confidence|level))",  # an interval's level
-    r"Gemma[- ]3|Qwen2\.5|issue \d+|§\d+")]
+    r"Gemma[- ]3|Qwen2\.5|issue \d+|§\d+|arXiv \d{4}\.\d{4,5}")]
 
 
 def _numbers(value) -> list[float]:
@@ -134,3 +134,40 @@ def _unbacked(page: str) -> dict[str, list[str]]:
 @pytest.mark.parametrize("page", ["RESULTS.md", "QUALITY.md"])
 def test_every_hand_written_figure_comes_from_a_results_file_the_section_names(page):
     assert _unbacked(page) == {}
+
+
+# -- the README ----------------------------------------------------------------------------------
+# A README paragraph (or list item) that names a results file in backticks or links a benchmark
+# page quotes measurements: each figure it shows must be in those results files or in the text of
+# those pages (which the tests above check against their own results files). Settings are code.
+README = BENCHMARKS.parent / "README.md"
+PAGE_LINK = re.compile(r"\(benchmarks/([A-Z_]+\.md)(?:#[^)]*)?\)")
+TEXT_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def _readme_units() -> list[str]:
+    text = re.sub(r"```.*?```", " ", README.read_text(encoding="utf-8"), flags=re.S)
+    return [unit for paragraph in re.split(r"\n\s*\n", text) for unit in re.split(r"\n(?=\s*- )", paragraph)]
+
+
+def _readme_unbacked() -> list[tuple[str, list[str]]]:
+    missing = []
+    for unit in _readme_units():
+        pages, results = sorted(set(PAGE_LINK.findall(unit))), SOURCE.findall(unit)
+        if not pages and not results:
+            continue
+        numbers = [n for pattern in results for path in sorted(BENCHMARKS.glob(pattern))
+                   for n in _numbers(json.loads(path.read_text(encoding="utf-8")))]
+        numbers += [float(found.replace(",", "")) for page in pages
+                    for found in TEXT_NUMBER.findall((BENCHMARKS / page).read_text(encoding="utf-8"))]
+        body = unit
+        for pattern in NOT_FIGURES:
+            body = pattern.sub(" ", body)
+        shown = [figure for figure in FIGURE.findall(body) if not _backed(figure, numbers)]
+        if shown:
+            missing.append((unit.strip()[:80], shown))
+    return missing
+
+
+def test_every_figure_the_readme_quotes_comes_from_the_pages_or_results_it_names():
+    assert _readme_unbacked() == []
