@@ -253,8 +253,7 @@ def versus_lines(gains: list[dict]) -> list[str]:
     for g in sorted(gains, key=lambda g: (g["task"], g["decoding"], g["method"], g["seed"])):
         gain = g["gain"]
         better = "yes" if gain["low"] > 0 and gain["p_value"] <= 0.025 else "no"
-        lines.append(f"| {g['task']} | {g['decoding']} | {g['method']} | {g['seed']} | {gain['gain']:+.3f} "
-                     f"[{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} | {better} |")
+        lines.append(f"| {g['task']} | {g['decoding']} | {g['method']} | {g['seed']} | {_gain_cell(gain)} | {better} |")
     groups: dict[tuple[str, str, str], list[float]] = {}
     for g in gains:
         groups.setdefault((g["task"], g["decoding"], g["method"]), []).append(g["gain"]["gain"])
@@ -314,7 +313,7 @@ def calibration_lines(gains: list[dict]) -> list[str]:
     for g in sorted(gains, key=lambda g: (g["task"], g["method"], g["seed"])):
         gain = g["gain"]
         lines.append(f"| {g['task']} | {g['method']} | {g['seed']} | {g['plain']:.3f} | {g['calibrated']:.3f} | "
-                     f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} |")
+                     f"{_gain_cell(gain)} |")
     groups: dict[tuple[str, str], list[float]] = {}
     for g in gains:
         groups.setdefault((g["task"], g["method"]), []).append(g["gain"]["gain"])
@@ -336,9 +335,13 @@ def contribution_lines(rows: list[dict]) -> list[str]:
              "| task | decoding | seed | rule | test rows | contribution [95% CI], p |", "|---|---|---|---|---|---|"]
     for r, c in sorted(kept, key=lambda item: (item[0]["task"], item[0]["decoding"], item[0]["seed"])):
         gain = c["contribution"]
-        lines.append(f"| {r['task']} | {r['decoding']} | {r['seed']} | {c['rule']} | {c['n_test']} | "
-                     f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g} |")
+        lines.append(f"| {r['task']} | {r['decoding']} | {r['seed']} | {c['rule']} | {c['n_test']} | {_gain_cell(gain)} |")
     return lines
+
+
+def _gain_cell(gain: dict) -> str:
+    """A paired gain as the page shows it: ``+0.123 [+0.045, +0.201], p=0.002``."""
+    return f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g}"
 
 
 def _interval(low: float, high: float, spec: str) -> str:
@@ -393,8 +396,7 @@ def page_text(payload: dict) -> str:
                          f"{r.get('error', '')} | | | |")
             continue
         gain = r.get("gain")
-        shown = (f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}], p={gain['p_value']:.3g}"
-                 if gain else "–")
+        shown = _gain_cell(gain) if gain else "–"
         labels = ", ".join(f"{k}: {v}" for k, v in r["predicted"].items())
         cached = f" ({r['cached_calls']} calls from the cache)" if r.get("cached_calls") else ""
         lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | {r['macro_f1']:.3f} "
