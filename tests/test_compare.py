@@ -285,16 +285,32 @@ def test_each_peer_runs_as_dspy_expects_and_is_counted(tmp_path, name):
         assert row.compile.teacher.calls > 0 and row.compile.student.calls == 0
 
 
+@pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="MIPROv2 needs optuna")
+def test_miprov2_minibatched_on_a_large_validation_set_completes_within_its_budget(tmp_path):
+    # 40 validation examples: minibatched trials. With periodic full evaluations MIPROv2 3.4.1 ran
+    # out of programs not yet fully evaluated ("No valid program found in param_score_dict").
+    (student, teacher), (student_engine, _) = make_lms()
+    splits = Splits(train=SPLITS.train, val=toy_examples(30, 10, start=100), test=SPLITS.test)
+    settings = CompareSettings(task="toy", student="test/student", teacher="test/teacher", budget=300,
+                               methods=("miprov2",), warm_up=False)
+    report = run_comparison(settings, splits=splits, make_program=make_program, student_lm=student,
+                            teacher_lm=teacher, metric=METRIC, out=tmp_path, methods=["miprov2"])
+    row = report.methods[0]
+    assert row.status == "ok", row.error
+    assert row.settings["minibatch"] and row.settings["num_trials"] == (300 - 2 * 40) // 8
+    assert 0 < row.compile.student.calls <= 300
+
+
 def test_budget_sizes_each_optimizer_within_it():
     assert copro_depth(120, 3, 20) == 2 and copro_depth(10, 3, 20) == 1
     for budget in (30, 60, 120, 500):
-        trials = mipro_trials(budget, 12, 8, 2)  # small validation set: full evaluations only
+        trials = mipro_trials(budget, 12, 8)  # small validation set: full evaluations only
         assert trials == 1 or 12 * (trials + 1) <= budget
-        trials = mipro_trials(budget, 64, 8, 2)  # minibatched
-        assert trials == 1 or 8 * trials + 64 * (trials // 2 + 1) <= budget
+        trials = mipro_trials(budget, 64, 8)  # minibatched: the default and the best program in full
+        assert trials == 1 or 8 * trials + 2 * 64 <= budget
         steps = simba_steps(budget, 4, 3, 20)
         assert steps == 1 or steps * 28 + min(4, steps + 1) * 20 <= budget
-    assert mipro_trials(120, 12, 8, 2) == 9 and simba_steps(120, 4, 3, 20) == 2
+    assert mipro_trials(120, 12, 8) == 9 and mipro_trials(600, 100, 8) == 50 and simba_steps(120, 4, 3, 20) == 2
     assert inferrules_candidates(120, 12) == 10 and inferrules_candidates(40, 8) == 5
     assert inferrules_candidates(10, 12) == 1 and inferrules_candidates(10_000, 12) == 10
 

@@ -30,7 +30,6 @@ from pld.optimizer import PLD
 DEMOS = 5  # demos at most, as the 5-shot baseline
 MIPRO_CANDIDATES = 3
 MIPRO_MINIBATCH = 8
-MIPRO_FULL_EVAL_STEPS = 2
 COPRO_BREADTH = 3
 SIMBA_BSIZE = 4
 SIMBA_CANDIDATES = 3
@@ -45,19 +44,26 @@ def copro_depth(budget: int, breadth: int, n_examples: int) -> int:
 
 
 def mipro_minibatch(n_val: int) -> bool:
-    """Minibatch only a validation set several minibatches long: on a small one, MIPROv2 3.4.1 runs
-    out of not-yet-fully-evaluated programs and raises "No valid program found in param_score_dict"."""
+    """Minibatch only a validation set several minibatches long; on a small one every trial is a
+    full evaluation."""
     return n_val >= 4 * MIPRO_MINIBATCH
 
 
-def mipro_trials(budget: int, n_val: int, minibatch_size: int, full_eval_steps: int) -> int:
-    """Most trials whose student calls (MIPROv2's own estimate) fit the budget; at least one."""
-    if not mipro_minibatch(n_val):  # every trial is a full evaluation
+def mipro_trials(budget: int, n_val: int, minibatch_size: int) -> int:
+    """Most trials that fit the budget; at least one. Minibatched, that is the default program's
+    full evaluation, ``trials`` minibatches and one full evaluation at the end (see
+    ``mipro_full_eval_steps``); otherwise every trial, and the default program, is a full one."""
+    if not mipro_minibatch(n_val):
         return max(1, budget // n_val - 1)
-    trials = 1
-    while minibatch_size * (trials + 1) + n_val * ((trials + 1) // full_eval_steps + 1) <= budget:
-        trials += 1
-    return trials
+    return max(1, (budget - 2 * n_val) // minibatch_size)
+
+
+def mipro_full_eval_steps(trials: int) -> int:
+    """One full evaluation, after the last minibatch. Each of MIPROv2's (3.4.1) periodic full
+    evaluations takes the best-averaging program *not yet fully evaluated*; with instructions only
+    there are just ``num_candidates`` programs, and once minibatches have tried no other it raises
+    "No valid program found in param_score_dict" (it did, on 100 validation examples and 15 trials)."""
+    return max(1, trials)
 
 
 def inferrules_candidates(budget: int, n_val: int) -> int:
@@ -110,10 +116,11 @@ def _mipro_settings(demos: int) -> Any:
     def settings(ctx: MethodContext) -> dict[str, Any]:
         n_val = len(ctx.valset)
         minibatch = mipro_minibatch(n_val)
+        trials = mipro_trials(ctx.budget, n_val, MIPRO_MINIBATCH)
         return {"optimizer": "dspy.MIPROv2", "auto": None, "num_candidates": MIPRO_CANDIDATES,
-                "num_trials": mipro_trials(ctx.budget, n_val, MIPRO_MINIBATCH, MIPRO_FULL_EVAL_STEPS),
-                "max_bootstrapped_demos": demos, "max_labeled_demos": demos, "minibatch": minibatch,
-                "minibatch_size": min(MIPRO_MINIBATCH, n_val), "minibatch_full_eval_steps": MIPRO_FULL_EVAL_STEPS,
+                "num_trials": trials, "max_bootstrapped_demos": demos, "max_labeled_demos": demos,
+                "minibatch": minibatch, "minibatch_size": min(MIPRO_MINIBATCH, n_val),
+                "minibatch_full_eval_steps": mipro_full_eval_steps(trials),
                 "prompt_model": "teacher", "task_model": "student", "teacher_settings": "lm=teacher",
                 "proposer": "program-, data-, tip- and few-shot-aware (MIPROv2 defaults)",
                 "seed": ctx.seed, "num_threads": 1, "data": "train (proposals, demos), val (trials)"}
