@@ -457,6 +457,24 @@ def test_inferrules_skips_a_candidate_the_teacher_garbles(tmp_path):
         INFERRULES.compile(ctx, INFERRULES.settings(ctx))
 
 
+def test_inferrules_shows_the_teacher_as_many_examples_as_fit_its_context():
+    # A teacher whose context holds three examples: DSPy's InferRules failed every candidate here.
+    def small_context(system: str, user: str, fields: list[OutputField]) -> dict:
+        if any(f.name == "natural_language_rules" for f in fields) and user.count("Input Fields:") > 3:
+            raise dspy.lm15.ContextLengthError("prompt of 9000 tokens does not fit the 8192-token context")
+        return _rules_teacher([GOOD_INSTRUCTION])(system, user, fields)
+
+    student = dspy.LM("test/student", engine=CountingEngine(student_answers), cache=False)
+    teacher_engine = CountingEngine(small_context)
+    teacher = dspy.LM("test/teacher", engine=teacher_engine, cache=False)
+    ctx = _context(student, teacher, budget=len(SPLITS.val))
+    with dspy.context(lm=student, adapter=student_adapter()):
+        program = INFERRULES.compile(ctx, INFERRULES.settings(ctx))
+    assert program.trial_logs[0]["score"] == 1.0 and GOOD_INSTRUCTION in program.predict.signature.instructions
+    shown = [user.count("Input Fields:") for _, user in teacher_engine.requests if "Input Fields:" in user]
+    assert shown[-1] == 3 and len(SPLITS.train) > 3
+
+
 def test_dspy_inferrules_still_returns_its_last_candidate():
     """Why ``BestInferRules`` exists; if DSPy fixes InferRules, this fails and the fix can go."""
     own_signature = ToySignature.with_instructions("Label each item.")  # DSPy's bug rewrites this class

@@ -8,7 +8,10 @@ steps (bootstrapped demos, then ``num_candidates`` rule sets induced by the teac
 training examples, each scored on the validation set) but sets instructions with
 ``with_instructions`` on a deep copy and returns the best candidate, the earliest on ties. A
 candidate whose rules the teacher fails to write is skipped (InferRules would fail the whole run),
-unless the teacher cannot answer at all.
+unless the teacher cannot answer at all. When the training examples do not fit the teacher's
+context, fewer are shown: InferRules means to drop examples then, but its check does not recognise
+DSPy 3.4's own ``ContextWindowExceededError`` (its message does not name the class), so every
+candidate failed instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import dspy
 from dspy.teleprompt import BootstrapFewShot, InferRules
+from dspy.utils.exceptions import ContextWindowExceededError
 
 from pld.errors import PLDError
 from pld.evaluate import evaluate_program
@@ -29,6 +33,7 @@ from pld.metrics import MacroF1
 logger = logging.getLogger(__name__)
 
 RULES_PREAMBLE = "Please adhere to the following rules when making your prediction:"  # InferRules' own wording
+SHRINK = 0.8  # the share of examples kept each time they overflow the teacher's context
 
 
 class BestInferRules(InferRules):
@@ -94,6 +99,19 @@ class BestInferRules(InferRules):
             text = f"{predictor.signature.instructions}\n\n{RULES_PREAMBLE}\n{rules}"
             predictor.signature = predictor.signature.with_instructions(text)
         return candidate
+
+    def induce_natural_language_rules(self, predictor: dspy.Predict, trainset: list[dspy.Example]) -> str:
+        """InferRules' rule induction from the training examples, showing the first ones that fit
+        the teacher's context (a fifth fewer per overflow, instead of one, since each try is a call)."""
+        demos = self.get_predictor_demos(trainset, predictor)
+        while True:
+            try:
+                return self.rules_induction_program(self.format_examples(demos, predictor.signature))
+            except ContextWindowExceededError:
+                if len(demos) <= 1:
+                    raise
+                demos = demos[:min(len(demos) - 1, int(len(demos) * SHRINK))]
+                logger.info("InferRules: the examples overflow the teacher's context; showing %d", len(demos))
 
     def evaluate_program(self, program: dspy.Module, dataset: list[dspy.Example]) -> float:
         """Validation Macro F1, the comparison's own score (InferRules averages the per-example metric)."""
