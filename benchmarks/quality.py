@@ -13,9 +13,13 @@ permutation p-value, ``pld.pipeline.gains``), and the compile cost; across seeds
 Each rule PLD kept gets its leave-one-out contribution on the same test rows (the paired gain of the
 full list over the list without it), measured once per run and saved beside its artifact.
 
-Run (the embedded defaults, Qwen2.5-Coder-1.5B as teacher and student; about an hour per task and
-seed on 2 CPU cores):
+Run (the embedded defaults, Qwen2.5-Coder-1.5B as teacher and student, `pld compile`'s 200 training
+and 100 validation examples, 120 test rows as the main job; one to two hours per task and seed on 2
+CPU cores, most of it GEPA and MIPROv2), written to QUALITY_POLICY.md:
     python benchmarks/quality.py --tasks policy_support policy_refunds --seeds 0 1 2
+The paper's tasks on the embedded Gemma 3 270M (QUALITY.md):
+    python benchmarks/quality.py --tasks stereoset logiqa contract_nli --student local/gemma3-270m \
+        --teacher local/qwen2.5-0.5b --n-train 12 --n-test 200 --calibration both --page benchmarks/QUALITY.md
 With a frontier teacher and Gemma-3 4B on Ollama (the paper's setting):
     python benchmarks/quality.py --teacher openai/gpt-4o-mini --student ollama/gemma3:4b \\
         --tasks stereoset contract_nli --seeds 0 1 2 --n-train 100 --n-val 200 --n-test 300 --budget 4000
@@ -46,7 +50,7 @@ from pld.tasks import get_task
 METHODS = ("zero-shot", "bootstrap", "miprov2", "gepa", "inferrules", "pld")
 CALIBRATED = ("zero-shot", "pld")
 SHOWN = {"bootstrap": "few-shot", "miprov2": "MIPROv2", "gepa": "GEPA", "inferrules": "InferRules"}  # in the title
-PAGE = ROOT / "benchmarks" / "QUALITY.md"
+PAGE = ROOT / "benchmarks" / "QUALITY_POLICY.md"
 READING = "<!-- reading -->"  # the page below this line is written by hand
 
 
@@ -59,11 +63,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--teacher-api-base", default=None)
     parser.add_argument("--student-api-base", default=None)
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
-    parser.add_argument("--n-train", type=int, default=12)
+    parser.add_argument("--n-train", type=int, default=200)
     parser.add_argument("--n-val", type=int, default=100)
-    parser.add_argument("--n-test", type=int, default=200)
+    parser.add_argument("--n-test", type=int, default=120)
     parser.add_argument("--budget", type=int, default=600, help="student calls per compile, every method")
-    parser.add_argument("--calibration", choices=["both", "off"], default="both",
+    parser.add_argument("--calibration", choices=["both", "off"], default="off",
                         help="both: also score zero-shot and PLD with contextual calibration (embedded students)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "quality")
     parser.add_argument("--page", type=Path, default=PAGE)
@@ -408,10 +412,17 @@ def page_text(payload: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _relative(value):
+    """Paths as the repository names them (a results file names no machine's folders)."""
+    if isinstance(value, Path) and value.resolve().is_relative_to(ROOT):
+        return value.resolve().relative_to(ROOT)
+    return value
+
+
 def main() -> None:
     args = parse_args()
     rows = run(args)
-    settings = {name: str(value) for name, value in vars(args).items()}
+    settings = {name: str(_relative(value)) for name, value in vars(args).items()}
     kept = [{k: v for k, v in row.items() if k not in ("predictions", "gold", "labels")} for row in rows]
     payload = {"settings": settings, "rows": kept, "summary": summarise(rows), "versus": pld_versus(rows),
                "calibration": calibration_gains(rows)}
