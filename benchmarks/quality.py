@@ -31,6 +31,7 @@ import argparse
 import ast
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -84,7 +85,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         for seed in args.seeds:
             settings = CompareSettings(task=task.name, student=args.student, teacher=args.teacher,
                                        methods=tuple(args.methods), n_train=args.n_train, n_val=args.n_val,
-                                       n_test=args.n_test, budget=args.budget, seed=seed, data_dir=str(DATA_DIR))
+                                       n_test=args.n_test, budget=args.budget, seed=seed,
+                                       data_dir=os.path.relpath(DATA_DIR, ROOT))  # main() runs from ROOT
             teacher = LMOptions(api_base=args.teacher_api_base)
             student = LMOptions(api_base=args.student_api_base, calibrate=False)  # plain: not the task default
             variants = [("plain", settings, student)]
@@ -397,7 +399,7 @@ def page_text(payload: dict) -> str:
     for r in sorted(rows, key=lambda r: (r["task"], r["decoding"], r["method"], r["seed"])):
         if r["status"] != "ok":
             lines.append(f"| {r['task']} | {r['method']} | {r['decoding']} | {r['seed']} | **{r['status']}**: "
-                         f"{r.get('error', '')} | | | |")
+                         f"{' '.join(str(r.get('error', '')).split())} | | | |")  # one line: a table cell
             continue
         gain = r.get("gain")
         shown = _gain_cell(gain) if gain else "–"
@@ -421,6 +423,8 @@ def _relative(value):
 
 def main() -> None:
     args = parse_args()
+    args.out, args.page = args.out.resolve(), args.page.resolve()  # as given, before the working folder changes
+    os.chdir(ROOT)  # the runs' saved settings name the data folder relative to the repository
     rows = run(args)
     settings = {name: str(_relative(value)) for name, value in vars(args).items()}
     kept = [{k: v for k, v in row.items() if k not in ("predictions", "gold", "labels")} for row in rows]
