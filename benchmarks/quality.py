@@ -3,8 +3,8 @@
 For each task and seed, one ``pld compare`` run (``pld.compare.compare``) compiles every method on
 the same seeded train/validation sample with the same student, teacher and student-call budget,
 and scores it on a seeded, label-balanced sample of the task's *test* split, which no compile
-sees. A second run with contextual calibration scores zero-shot and PLD again (embedded
-students only). Runs resume: a finished method is reused when nothing it depends on changed.
+sees. With ``--calibration both``, a second run with contextual calibration scores zero-shot and
+PLD again (embedded students only). Runs resume: a finished method is reused when nothing it depends on changed.
 
 Per method and seed the page shows the test Macro F1 with its 95 % bootstrap interval over the
 test examples, the gain over zero-shot with the same decoding (paired bootstrap interval and
