@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--compiles", type=int, default=200)
     parser.add_argument("--train", type=int, default=12)
     parser.add_argument("--val", type=int, default=100)
-    parser.add_argument("--flip", type=float, default=0.15)
+    parser.add_argument("--flip", type=float, default=0.3)
     parser.add_argument("--selection", choices=["racing", "exhaustive"], default="racing",
                         help="exhaustive: every list is scored on the whole validation set, so the acceptance test "
                              "itself decides every round")

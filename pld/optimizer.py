@@ -29,7 +29,7 @@ from pld.pipeline.render import base_instructions, with_rules
 from pld.pipeline.repair import repair_rules
 from pld.artifacts.report import PhaseCost, RunReport
 from pld.rules import RejectedRule, SelectedRule, example_key
-from pld.pipeline.confirm import Confirmation, confirm, split_for_confirmation
+from pld.pipeline.confirm import Confirmation, confirm, selection_evidence, split_for_confirmation
 from pld.pipeline.racing import GainTest
 from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import SelectionResult, greedy_select
@@ -222,7 +222,8 @@ class PLD(Teleprompter):
         final_rules = repair.rules
         if held_back:
             with _phase("confirmation", counter, phases):
-                confirmation = confirm(scorer, selection.steps + repair.steps, held_back, test)
+                evidence = selection_evidence(selection.rounds, repair.rounds, len(select_val))
+                confirmation = confirm(scorer, selection.steps + repair.steps, held_back, test, evidence)
             final_rules = confirmation.rules
             logger.info("confirmation: %s", confirmation.note)
         selected = _selected_rules(selection, final_rules)

@@ -166,3 +166,58 @@ def test_a_gain_that_is_not_credible_says_which_test_failed():
     assert "reaches 0" in edge.model_copy(update={"low": -0.01}).shortfall(0.0)
     assert "min_gain" in edge.shortfall(0.05)
     assert edge.model_copy(update={"p_value": 0.01}).shortfall(0.0) == ""
+
+
+def test_the_inverse_normal_combination_is_stouffers_weighted_by_the_square_root_of_each_stage_size():
+    import numpy as np
+    from scipy.stats import combine_pvalues
+
+    from pld.pipeline.gains import inverse_normal
+
+    for p_values, sizes in [([0.005, 0.0565], [70, 30]), ([0.3, 0.2], [50, 50]), ([0.9, 0.01], [10, 90])]:
+        expected = combine_pvalues(p_values, method="stouffer", weights=np.sqrt(sizes)).pvalue
+        assert inverse_normal(p_values, sizes) == pytest.approx(expected, rel=1e-9)
+    assert inverse_normal([0.0, 1.0], [1, 1]) == pytest.approx(0.5)  # clipped, symmetric
+    with pytest.raises(ValueError, match="one positive size per p-value"):
+        inverse_normal([0.1], [10, 20])
+
+
+def test_selection_evidence_is_the_first_accepted_rounds_p_value_times_the_lists_it_tried():
+    from types import SimpleNamespace
+
+    from pld.pipeline.confirm import selection_evidence
+    from pld.rules import GainEstimate
+
+    def round_(number, accepted, p_value, tested=None):
+        estimate = GainEstimate(gain=0.2, low=0.1, high=0.3, confidence=0.95, n=70, changed=9, p_value=p_value)
+        return SimpleNamespace(round=number, accepted=accepted, gain_estimate=estimate, tested=tested)
+
+    selected = [round_(1, True, 0.0005, tested=10), round_(2, False, 0.2, tested=8)]
+    evidence = selection_evidence(selected, [], 70)
+    assert evidence.p_value == pytest.approx(0.005) and evidence.n == 70 and "selection round 1, 10" in evidence.source
+    assert selection_evidence([round_(1, True, 0.2, tested=10)], [], 70).p_value == 1.0  # capped
+    repaired = selection_evidence([round_(1, False, 0.01, tested=4)], [round_(1, True, 0.004)], 70)
+    assert repaired.p_value == pytest.approx(0.004) and repaired.source.startswith("repair round 1")
+    assert selection_evidence([round_(1, False, 0.01, tested=4)], [], 70) is None
+
+
+def test_confirmation_combines_selections_evidence_with_the_held_back_test_and_a_held_back_loss_vetoes():
+    from pld.pipeline.confirm import SelectionEvidence
+
+    held = _examples(10, 10)
+    none_right = {ex.text: "neg" for ex in held}
+    half = {ex.text: (ex.label if i % 2 else "neg") for i, ex in enumerate(held)}
+    test = GainTest(labels=tuple(LABELS))
+    scorer = _TableScorer({(): none_right, ("A",): half})
+    alone = confirm(scorer, [[], ["A"]], held, test)
+    assert not alone.final_confirmed and alone.steps[1].combined_p is None  # 5 of 20 turned right: p ~ 0.03
+    strong = SelectionEvidence(p_value=0.005, n=70, source="selection round 1, 10 list(s) tried")
+    result = confirm(scorer, [[], ["A"]], held, test, strong)
+    assert result.final_confirmed and result.rules == ["A"] and result.steps[1].combined_p < 0.0025
+    assert "two stages combine" in result.note and result.evidence == strong
+    weak = strong.model_copy(update={"p_value": 0.3})
+    result = confirm(scorer, [[], ["A"]], held, test, weak)
+    assert not result.final_confirmed and result.rules == [] and "above its level" in result.note
+    certain = strong.model_copy(update={"p_value": 1e-6})
+    result = confirm(_TableScorer({(): none_right, ("A",): none_right}), [[], ["A"]], held, test, certain)
+    assert not result.final_confirmed and result.rules == [] and "no gain on the held-back examples" in result.note

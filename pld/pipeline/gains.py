@@ -20,6 +20,7 @@ resampling is seeded, so a run is reproducible.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from pld.rules import GainEstimate
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["GainEstimate", "holm_level", "macro_f1_interval", "paired_gain"]
+__all__ = ["GainEstimate", "holm_level", "inverse_normal", "macro_f1_interval", "paired_gain"]
 
 DEFAULT_RESAMPLES = 2000
 
@@ -92,6 +93,22 @@ def holm_level(p_values: Sequence[float], index: int, alpha: float) -> float | N
         if p_values[i] > level:
             return None
     raise IndexError(f"hypothesis {index} is not among {m}")
+
+
+def inverse_normal(p_values: Sequence[float], sizes: Sequence[int]) -> float:
+    """One p-value from independent one-sided tests of the same null hypothesis on disjoint samples:
+    the inverse normal combination (Lehmacher & Wassmer, 1999), each stage weighted by the square
+    root of its share of the examples, so two stages weigh what one pooled sample of their size
+    would. The weights are fixed by the sample sizes before any answer is seen, which is what keeps
+    the combination a test at its level. p-values of 0 and 1 are clipped to keep the quantiles
+    finite."""
+    from statistics import NormalDist
+
+    if len(p_values) != len(sizes) or not p_values or min(sizes) < 1:
+        raise ValueError(f"inverse_normal needs one positive size per p-value: {list(p_values)}, {list(sizes)}")
+    normal, total = NormalDist(), sum(sizes)
+    z = sum(math.sqrt(n / total) * normal.inv_cdf(1 - min(max(p, 1e-9), 1 - 1e-9)) for p, n in zip(p_values, sizes))
+    return 1 - normal.cdf(z)
 
 
 def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
