@@ -151,13 +151,24 @@ def main() -> None:
             if done.returncode != 0:
                 sys.exit(f"seed {seed} failed:\n{done.stderr[-3000:]}")
             row = json.loads(done.stdout.strip().splitlines()[-1])
-            key = (row["domain"], seed, row["n_val"])
-            rows = sorted([r for r in rows if (r["domain"], r["seed"], r["n_val"]) != key] + [row],
-                          key=lambda r: (r["domain"], r["n_val"], r["seed"]))
+            row["code"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                         cwd=ROOT).stdout.strip() or "this run"
+            rows = sorted([r for r in rows if _key(r) != _key(row)] + [row], key=_key)
             print(f"{args.domain} seed {seed}: {row['gain']}", flush=True)
             save_result("user_program", {"task": "the policy domains' files, read as a user's own JSONL files",
                                          "runs": rows, "notes": notes})
     write_page(json.loads((RESULTS / "user_program.json").read_text()))
+
+
+def confirmation_mode(run: dict) -> str:
+    """How the compile confirmed its rules: rows measured before the two-stage test have no stage one."""
+    held = (run.get("compile_report") or {}).get("confirmation") or {}
+    return "two-stage" if held.get("evidence") or run.get("confirmation_mode") == "two-stage" else "held-back alone"
+
+
+def _key(run: dict) -> tuple:
+    """One row per desk, validation size, confirmation test and seed: a rerun under a new test keeps the old row."""
+    return run["domain"], run["n_val"], confirmation_mode(run), run["seed"]
 
 
 def write_page(results: dict) -> None:
@@ -173,19 +184,21 @@ def page_text(results: dict) -> str:
              "`PLD(metric=exact, max_traces=12, max_candidates=6, max_rules=3, max_repair_rounds=1).compile(program,",
              "trainset=200, valset=N)` with no LM given, so the embedded Qwen2.5-Coder-1.5B is teacher and student.",
              "Every compile ran with an empty response cache; test rows are a seeded sample of the test file,",
-             "which no compile saw.", "",
-             "| desk | seed | validation N (held back) | rules | compile | test n | zero-shot Macro F1 [95 % CI] | PLD Macro F1 [95 % CI] | paired gain [95 % CI] |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "which no compile saw. The confirmation column says how the held-back examples judged the rules:",
+             "alone (the earlier test), or as the second stage of the two-stage test (`pld/pipeline/confirm.py`).", "",
+             "| desk | seed | code | confirmation | validation N (held back) | rules | compile | test n | zero-shot Macro F1 [95 % CI] | PLD Macro F1 [95 % CI] | paired gain [95 % CI] |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in results["runs"]:
         zero, ruled, gain = run["zero_shot"], run["pld"], run["gain"]
         held = (run.get("compile_report") or {}).get("confirmation") or {}
-        lines.append(f"| {run['domain']} | {run['seed']} | {run['n_val']} ({held.get('n', '?')}) | {len(run['rules'])} | {run['compile_seconds']:.0f} s | {run['n_test']} | "
+        lines.append(f"| {run['domain']} | {run['seed']} | {run.get('code', 'earlier')} | {confirmation_mode(run)} | {run['n_val']} ({held.get('n', '?')}) | {len(run['rules'])} | {run['compile_seconds']:.0f} s | {run['n_test']} | "
                      f"{zero['macro_f1']:.3f} [{zero['interval'][0]:.3f}, {zero['interval'][1]:.3f}] | "
                      f"{ruled['macro_f1']:.3f} [{ruled['interval'][0]:.3f}, {ruled['interval'][1]:.3f}] | "
                      f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] |")
     lines += ["", "## Rules kept and policy slices (test accuracy, zero-shot → PLD)", ""]
     for run in results["runs"]:
-        lines.append(f"{run['domain'].capitalize()} desk, seed {run['seed']}, validation N = {run['n_val']}:")
+        lines.append(f"{run['domain'].capitalize()} desk, seed {run['seed']}, validation N = {run['n_val']}, "
+                     f"confirmation {confirmation_mode(run)}:")
         lines += [f"{i}. {rule}" for i, rule in enumerate(run["rules"], 1)] or ["(no rule kept)"]
         lines.append("")
         lines += [f"- slice `{name}` (n={before['n']}): {before['accuracy']:.2f} → "
