@@ -73,6 +73,8 @@ def parse_args() -> argparse.Namespace:
                         help="both: also score zero-shot and PLD with contextual calibration (embedded students)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "quality")
     parser.add_argument("--page", type=Path, default=PAGE)
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="run methods whose saved result is a failure again (a fixed cause) instead of reusing it")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing: write the page from the runs already on disk under --out")
     return parser.parse_args()
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> list[dict]:
             settings = CompareSettings(task=task.name, student=args.student, teacher=args.teacher,
                                        methods=tuple(args.methods), n_train=args.n_train, n_val=args.n_val,
                                        n_test=args.n_test, budget=args.budget, seed=seed,
-                                       data_dir=os.path.relpath(DATA_DIR, ROOT))  # main() runs from ROOT
+                                       data_dir=os.path.relpath(DATA_DIR, ROOT),  # main() runs from ROOT
+                                       retry_failed=args.retry_failed)
             teacher = LMOptions(api_base=args.teacher_api_base)
             student = LMOptions(api_base=args.student_api_base, calibrate=False)  # plain: not the task default
             variants = [("plain", settings, student)]
