@@ -221,3 +221,19 @@ def test_confirmation_combines_selections_evidence_with_the_held_back_test_and_a
     certain = strong.model_copy(update={"p_value": 1e-6})
     result = confirm(_TableScorer({(): none_right, ("A",): none_right}), [[], ["A"]], held, test, certain)
     assert not result.final_confirmed and result.rules == [] and "no gain on the held-back examples" in result.note
+
+
+def test_only_the_first_accepted_step_has_a_stage_one_later_steps_are_tested_on_the_held_back_examples_alone():
+    from pld.pipeline.confirm import SelectionEvidence
+
+    held = _examples(10, 10)
+    none_right = {ex.text: "neg" for ex in held}
+    half = {ex.text: (ex.label if i % 2 else "neg") for i, ex in enumerate(held)}
+    seven = {ex.text: (ex.label if i % 2 or i < 4 else "neg") for i, ex in enumerate(held)}  # 7 of 10 pos right
+    strong = SelectionEvidence(p_value=0.005, n=70, source="selection round 1, 10 list(s) tried")
+    scorer = _TableScorer({(): none_right, ("A",): half, ("A", "B"): seven})
+    result = confirm(scorer, [[], ["A"], ["A", "B"]], held, GainTest(labels=tuple(LABELS)), strong)
+    first, final = result.steps[1], result.steps[2]
+    assert first.combined_p is not None and first.confirmed
+    assert final.combined_p is None and final.confirmed == final.estimate.credible(0.0)
+    assert result.rules == (["A", "B"] if final.confirmed else ["A"])

@@ -5,16 +5,19 @@ score there is biased upward (the winner's curse), however careful each test. A 
 validation data held back from selection (label-stratified, seeded) gives an unbiased look: each
 step that selection and repair accepted (the empty list first) is scored on it once.
 
-The held-back part is the second stage of a two-stage test, not a second test from scratch: a
-held-back sample of 30 examples alone is underpowered (it refused the support desk's true
-Enterprise rule at +0.11, p = 0.057, and the returns desk's Gold rule at +0.16, p = 0.034), while
-selection already tested the first accepted list with its round's multiplicity counted. The two stages' one-sided p-values (selection's Bonferroni-adjusted
-over the lists its round tried, valid for "no list helps"; the held-back one for each step) are
-combined by the inverse normal method with weights fixed by the two sample sizes
-(``pld.pipeline.gains.inverse_normal``), Holm-corrected over the steps. A step is confirmed when
-the combined p-value is within its Holm level **and** its held-back gain is positive: held-back
-examples that see no gain veto it, whatever selection saw. Without selection's evidence (a record
-from older code, a caller that passes none), the held-back test stands alone, as before.
+For the first accepted step the held-back part is the second stage of a two-stage test, not a
+test from scratch: 30 held-back examples alone are underpowered (they refused the support desk's
+true Enterprise rule at +0.11, p = 0.057, and the returns desk's Gold rule at +0.16, p = 0.034),
+while selection has already tested that list against no rules on its own examples. Selection's
+one-sided p-value (Bonferroni-adjusted over the lists its round tried: round one's lists are fixed
+before any validation answer is seen, so the adjusted p-value is valid whichever list won) and the
+held-back one are combined by the inverse normal method, with weights fixed by the two sample
+sizes (``pld.pipeline.gains.inverse_normal``). That step is confirmed when the combined p-value is
+within its Holm level **and** its held-back gain is positive: held-back examples that see no gain
+veto it, whatever selection saw. Later steps were chosen adaptively (their round's lists depend on
+the earlier rounds), so no such p-value exists for them: each is tested on the held-back examples
+alone, its interval at its Holm level above 0 with the permutation test agreeing. Holm's procedure
+runs over all the steps' p-values.
 
 The final list stands when confirmed; otherwise PLD returns the longest confirmed step (its
 held-back score marked biased, since it was chosen on those examples), or no rules, and says so.
@@ -48,7 +51,7 @@ class ConfirmedStep(BaseModel):
 
 
 class SelectionEvidence(BaseModel):
-    """Stage one: what the selection examples said about the first list accepted over no rules."""
+    """Stage one for the first accepted step: what the selection examples said about it."""
 
     p_value: float  # one-sided, Bonferroni-adjusted over the lists its round tried
     n: int  # the selection examples it was measured on
@@ -61,13 +64,13 @@ class SelectionEvidence(BaseModel):
 def selection_evidence(selection_rounds: Sequence, repair_rounds: Sequence, n: int) -> SelectionEvidence | None:
     """The first accepted round's evidence against "no list helps", or None when none was accepted.
 
-    Its p-value is multiplied by the number of lists its round tried (Bonferroni, which is never
-    below Holm's adjustment), so it is a valid p-value for the round's global null whichever list won.
-    Repair tries one rewrite per round."""
+    Its p-value is multiplied by the number of lists its round tried (Bonferroni, never below Holm's
+    adjustment), so it is valid for "this list does not beat no rules" whichever list won. Repair
+    tries one rewrite per round; a rewrite accepted in repair round k counts k lists tried."""
     for kind, rounds in (("selection", selection_rounds), ("repair", repair_rounds)):
         for round_ in rounds:
             if round_.accepted and round_.gain_estimate is not None:
-                tried = getattr(round_, "tested", None) or 1
+                tried = getattr(round_, "tested", None) or round_.round
                 return SelectionEvidence(p_value=min(1.0, round_.gain_estimate.p_value * tried), n=n,
                                          source=f"{kind} round {round_.round}, {tried} list(s) tried")
     return None
@@ -83,7 +86,7 @@ class Confirmation(BaseModel):
     final_confirmed: bool
     note: str
     biased: bool = False  # the returned step was chosen on the held-back examples: its score there is optimistic
-    evidence: SelectionEvidence | None = None  # stage one, combined with each held-back test (None: held-back alone)
+    evidence: SelectionEvidence | None = None  # stage one for the first accepted step (None: held-back alone)
 
     @property
     def rules(self) -> list[str]:
@@ -115,10 +118,11 @@ def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Se
     """Score every step on ``held_back`` (one student call per new pair) and choose what to return.
 
     Each step with rules is a test of "no gain over the empty list" at the stated level, Holm-
-    corrected over the steps scored (``pld.pipeline.gains.holm_level``). With ``evidence`` a step
-    is confirmed when selection's and its held-back p-value, combined, are within its Holm level
-    and its held-back gain is positive; without, when its held-back interval at that level lies
-    above 0 and the permutation test agrees. The final list is returned when confirmed; otherwise
+    corrected over the steps scored (``pld.pipeline.gains.holm_level``). With ``evidence`` (stage one
+    for ``steps[1]``) the first step is confirmed when selection's and its held-back p-value,
+    combined, are within its Holm level and its held-back gain is positive; every other step (and
+    the first, without evidence) when its held-back interval at that level lies above 0 and the
+    permutation test agrees. The final list is returned when confirmed; otherwise
     the longest confirmed step, whose held-back score is then marked biased (it was chosen on those
     examples), or no rules.
 
@@ -140,17 +144,17 @@ def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Se
             skipped += 1
     tested = [index for index in answers if steps[index]]
     first = {index: test.estimate(gold, base, answers[index]) for index in tested}
-    combined = ({index: inverse_normal([evidence.p_value, first[index].p_value], [evidence.n, len(held_back)])
-                 for index in tested} if evidence is not None else {})
+    combined = ({1: inverse_normal([evidence.p_value, first[1].p_value], [evidence.n, len(held_back)])}
+                if evidence is not None and 1 in first else {})
     p_values = [combined.get(index, first[index].p_value) for index in tested]
     scored: dict[int, ConfirmedStep] = {}
     for position, index in enumerate(tested):
         level = holm_level(p_values, position, test.alpha)
         estimate = test.at_level(level).estimate(gold, base, answers[index]) if level is not None else first[index]
-        if evidence is None:
-            confirmed = level is not None and estimate.credible(0.0)
-        else:
+        if index in combined:
             confirmed = level is not None and combined[index] <= level and estimate.gain > 0
+        else:
+            confirmed = level is not None and estimate.credible(0.0)
         scored[index] = ConfirmedStep(rules=list(steps[index]), macro_f1=scorer.macro_f1(list(steps[index]), held_back),
                                       estimate=estimate, confirmed=confirmed, level=level,
                                       combined_p=combined.get(index))
