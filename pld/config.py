@@ -23,6 +23,7 @@ from pld.settings import Settings
 
 TraceMode = Literal["label-conditioned", "label-free"]
 Selection = Literal["racing", "exhaustive"]
+ConfirmationTest = Literal["two-stage", "held-back"]
 Strategy = Literal["zero-shot", "cot"]
 DataSource = Literal["files", "hub"]
 Split = Literal["train", "val", "test"]
@@ -77,6 +78,11 @@ class PLDConfig(Settings):
         description="Share of the validation set held back (per label, seeded) to confirm the final rule list "
                     "once; when it does not confirm, the best confirmed step (or no rules) is returned. "
                     "0: no confirmation.")
+    confirmation: ConfirmationTest = Field(
+        "two-stage",
+        description="two-stage: the first accepted step's selection p-value (adjusted for its round's lists) and "
+                    "its held-back p-value are combined (inverse normal), and a held-back gain <= 0 refuses it; "
+                    "held-back: every step is tested on the held-back examples alone (stricter, less power).")
     min_confirm: int = Field(
         30, ge=1, description="Fewest held-back examples worth a confirmation; with fewer, every validation "
                               "example selects and nothing is held back.")

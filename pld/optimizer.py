@@ -222,7 +222,8 @@ class PLD(Teleprompter):
         final_rules = repair.rules
         if held_back:
             with _phase("confirmation", counter, phases):
-                evidence = selection_evidence(selection.rounds, repair.rounds, len(select_val))
+                evidence = (selection_evidence(selection.rounds, repair.rounds, len(select_val))
+                            if config.confirmation == "two-stage" else None)
                 confirmation = confirm(scorer, selection.steps + repair.steps, held_back, test, evidence)
             final_rules = confirmation.rules
             logger.info("confirmation: %s", confirmation.note)
