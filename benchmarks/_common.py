@@ -26,6 +26,14 @@ def save_result(name: str, payload: dict) -> None:
     print(f"saved {RESULTS / name}.json", file=sys.stderr)
 
 
+def code_version() -> str:
+    """The short commit a benchmark row was measured at ("this run" outside a git checkout)."""
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    return done.stdout.strip() or "this run"
+
+
 def artifact_rules() -> list[str]:
     return [rule["text"] for rule in json.loads((ARTIFACT / "manifest.json").read_text())["rules"]]
 

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from _common import DATA_DIR, RESULTS, ROOT, save_result
+from _common import DATA_DIR, RESULTS, ROOT, code_version, save_result
 
 # The test evaluations read an empty response cache too: nothing replayed from an earlier run.
 os.environ["DSPY_CACHEDIR"] = tempfile.mkdtemp(prefix="pld-main-job-cache-")
@@ -125,8 +125,7 @@ def add_measured(args: argparse.Namespace) -> None:
 def merge(args: argparse.Namespace, row: dict) -> None:
     """Save ``row`` into the results, replacing its seed's; rows of other seeds are kept, each saying
     which code measured it."""
-    label = args.label or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                         cwd=ROOT).stdout.strip() or "this run"
+    label = args.label or code_version()
     row["code"] = label
     path = RESULTS / "main_job.json"
     payload = json.loads(path.read_text()) if path.exists() else {"task": args.task, "rows": []}

@@ -25,7 +25,7 @@ import typing
 from pathlib import Path
 from typing import Literal
 
-from _common import DATA_DIR, RESULTS, ROOT, save_result
+from _common import DATA_DIR, RESULTS, ROOT, code_version, save_result
 
 DOMAINS = ("support", "refunds")
 
@@ -151,8 +151,7 @@ def main() -> None:
             if done.returncode != 0:
                 sys.exit(f"seed {seed} failed:\n{done.stderr[-3000:]}")
             row = json.loads(done.stdout.strip().splitlines()[-1])
-            row["code"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                         cwd=ROOT).stdout.strip() or "this run"
+            row["code"] = code_version()
             rows = sorted([r for r in rows if _key(r) != _key(row)] + [row], key=_key)
             print(f"{args.domain} seed {seed}: {row['gain']}", flush=True)
             save_result("user_program", {"task": "the policy domains' files, read as a user's own JSONL files",
@@ -163,7 +162,7 @@ def main() -> None:
 def confirmation_mode(run: dict) -> str:
     """How the compile confirmed its rules: rows measured before the two-stage test have no stage one."""
     held = (run.get("compile_report") or {}).get("confirmation") or {}
-    return "two-stage" if held.get("evidence") or run.get("confirmation_mode") == "two-stage" else "held-back alone"
+    return "two-stage" if held.get("evidence") else "held-back alone"
 
 
 def _key(run: dict) -> tuple:

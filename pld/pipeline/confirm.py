@@ -38,6 +38,9 @@ from pld.pipeline.racing import GainTest
 if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
     import dspy
 
+    from pld.pipeline.repair import RepairRound
+    from pld.pipeline.selection import SelectionRound
+
     from pld.pipeline.scoring import StudentScorer
 
 
@@ -61,7 +64,8 @@ class SelectionEvidence(BaseModel):
         return f"p={self.p_value:.3g} on {self.n} selection examples ({self.source})"
 
 
-def selection_evidence(selection_rounds: Sequence, repair_rounds: Sequence, n: int) -> SelectionEvidence | None:
+def selection_evidence(selection_rounds: Sequence[SelectionRound], repair_rounds: Sequence[RepairRound],
+                       n: int) -> SelectionEvidence | None:
     """The first accepted round's evidence against "no list helps", or None when none was accepted.
 
     Its p-value is multiplied by the number of lists its round tried (Bonferroni, never below Holm's
@@ -70,7 +74,7 @@ def selection_evidence(selection_rounds: Sequence, repair_rounds: Sequence, n: i
     for kind, rounds in (("selection", selection_rounds), ("repair", repair_rounds)):
         for round_ in rounds:
             if round_.accepted and round_.gain_estimate is not None:
-                tried = getattr(round_, "tested", None) or round_.round
+                tried = getattr(round_, "tested", None) or round_.round  # repair rounds have no ``tested``
                 return SelectionEvidence(p_value=min(1.0, round_.gain_estimate.p_value * tried), n=n,
                                          source=f"{kind} round {round_.round}, {tried} list(s) tried")
     return None
@@ -170,7 +174,7 @@ def confirm(scorer: StudentScorer, steps: Sequence[Sequence[str]], held_back: Se
                             final_confirmed=confirmed, note=note + tail, biased=biased, evidence=evidence)
 
     def combined_with(step: ConfirmedStep) -> str:
-        if evidence is None or step.combined_p is None:
+        if step.combined_p is None:  # set only where ``evidence`` was combined
             return ""
         return f"; with selection's {evidence.describe()}, the two stages combine to p={step.combined_p:.3g}"
 

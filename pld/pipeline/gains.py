@@ -20,7 +20,6 @@ resampling is seeded, so a run is reproducible.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -97,18 +96,18 @@ def holm_level(p_values: Sequence[float], index: int, alpha: float) -> float | N
 
 def inverse_normal(p_values: Sequence[float], sizes: Sequence[int]) -> float:
     """One p-value from independent one-sided tests of the same null hypothesis on disjoint samples:
-    the inverse normal combination (Lehmacher & Wassmer, 1999), each stage weighted by the square
-    root of its share of the examples, so two stages weigh what one pooled sample of their size
-    would. The weights are fixed by the sample sizes before any answer is seen, which is what keeps
-    the combination a test at its level. p-values of 0 and 1 are clipped to keep the quantiles
-    finite."""
-    from statistics import NormalDist
+    the inverse normal combination (Lehmacher & Wassmer, 1999; SciPy's weighted Stouffer), each
+    stage weighted by the square root of its size, so two stages weigh what one pooled sample of
+    their size would. The weights are fixed by the sample sizes before any answer is seen, which is
+    what keeps the combination a test at its level. p-values of 0 and 1 are clipped to keep the
+    quantiles finite."""
+    import numpy as np
+    from scipy.stats import combine_pvalues
 
     if len(p_values) != len(sizes) or not p_values or min(sizes) < 1:
         raise ValueError(f"inverse_normal needs one positive size per p-value: {list(p_values)}, {list(sizes)}")
-    normal, total = NormalDist(), sum(sizes)
-    z = sum(math.sqrt(n / total) * normal.inv_cdf(1 - min(max(p, 1e-9), 1 - 1e-9)) for p, n in zip(p_values, sizes))
-    return 1 - normal.cdf(z)
+    clipped = np.clip(np.asarray(p_values, dtype=float), 1e-9, 1 - 1e-9)
+    return float(combine_pvalues(clipped, method="stouffer", weights=np.sqrt(np.asarray(sizes, dtype=float))).pvalue)
 
 
 def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
