@@ -67,6 +67,11 @@ class PLDConfig(Settings):
         description="racing scores trial lists on growing validation subsets and drops a list as soon as its "
                     "paired gain interval says it cannot be accepted or cannot beat the leader (the same test "
                     "that accepts a rule); exhaustive scores every list on the whole validation set.")
+    retry_futile: bool = Field(
+        False, description="Retry, in every later round, candidates whose every list racing dropped as futile (gain's "
+                           "upper end below min_gain). Off: lazy greedy, a rule that credibly did not help is not "
+                           "tried again (its lists still count as failed tests), which saves most of a later "
+                           "round's student calls.")
     confidence: float = Field(
         0.95, gt=0.5, lt=1, allow_inf_nan=False,
         description="Confidence of the gain test: a rule, reordering or repair enters only when the paired "

@@ -208,7 +208,7 @@ class PLD(Teleprompter):
                 selection = greedy_select(scorer, candidates, select_val, min_gain=config.min_gain,
                                           max_rules=config.max_rules, racing=config.selection == "racing",
                                           confidence=config.confidence, resamples=config.resamples, seed=config.seed,
-                                          progress=config.progress)
+                                          progress=config.progress, retry_futile=config.retry_futile)
             rules = [rule.text for rule in selection.selected]
             with _phase("repair", counter, phases), tqdm(desc="conflict repair", unit=" student calls",
                                                           disable=not config.progress, leave=False) as bar:

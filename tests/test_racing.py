@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dspy
 import pytest
 
@@ -12,7 +14,7 @@ from pld.pipeline.render import base_instructions
 from pld.rules import CandidateRule
 from pld.pipeline.scoring import StudentScorer
 from pld.pipeline.selection import greedy_select
-from tests.fakes import GRADED_RULES, ToySignature, function_lm, graded_student, toy_items
+from tests.fakes import GRADED_RULES, ToySignature, field_value, function_lm, graded_student, toy_items
 
 def _run(racing: bool, n: int = 480):
     program = dspy.Predict(ToySignature)
@@ -80,3 +82,59 @@ def test_the_baseline_races_too_when_every_list_leaves_early():
     assert calls == baseline_calls + raced.rounds[0].trials[0].examples == 2 * baseline_calls
     scored = race_order(toy_items(240), "label", 0)[:baseline_calls]
     assert raced.baseline_val_macro_f1 == full.macro_f1([], scored) == raced.val_macro_f1
+
+
+HELPS, HURTS_ALONE, HELPS_AFTER = "The first rule.", "The second rule.", "The third rule."
+
+
+def _interacting_student(system: str, user: str) -> dict[str, str]:
+    """HELPS lifts the share of right answers from 0.2 to 0.7; HURTS_ALONE drops it to 0.1 on its own
+    but lifts it to 0.95 beside HELPS (an interaction); HELPS_AFTER lifts it to 0.35 alone, 0.85 beside HELPS."""
+    text = field_value(user, "text")
+    index = int(re.search(r"\d+", text).group())
+    gold = "neg" if "special" in text else "pos"
+    share = 0.2
+    if HELPS in system:
+        share = 0.95 if HURTS_ALONE in system else 0.85 if HELPS_AFTER in system else 0.7
+    elif HURTS_ALONE in system:
+        share = 0.1
+    elif HELPS_AFTER in system:
+        share = 0.35
+    right = (index * 7 + 3) % 20 < share * 20
+    return {"label": gold if right else ("pos" if gold == "neg" else "neg")}
+
+
+def _select_interacting(texts: list[str], retry_futile: bool):
+    program = dspy.Predict(ToySignature)
+    lm, engine = function_lm(_interacting_student, "student")
+    scorer = StudentScorer(program, base_instructions(program), lm, macro_f1("label", ["pos", "neg"]), CallBudget("student"))
+    candidates = [CandidateRule(id=f"C{k + 1}", text=text, source="cluster", cluster_size=1, example_keys=(),
+                                micro_rules=()) for k, text in enumerate(texts)]
+    result = greedy_select(scorer, candidates, toy_items(240), min_gain=0.01, max_rules=3, progress=False,
+                           retry_futile=retry_futile)
+    return result, len(engine.requests)
+
+
+def test_lazy_selection_skips_a_rule_that_was_futile_and_says_so():
+    """C2 credibly hurts on its own in round 1: lazy selection does not score it again in round 2,
+    where it would only have helped beside C1. The trade is visible both ways: fewer student calls,
+    and ``retry_futile=True`` finds the interaction lazy selection gives up."""
+    lazy, lazy_calls = _select_interacting([HELPS, HURTS_ALONE], retry_futile=False)
+    eager, eager_calls = _select_interacting([HELPS, HURTS_ALONE], retry_futile=True)
+    first = {t.candidate_id: t for t in lazy.rounds[0].trials}
+    assert first["C2"].dropped and "min_gain" in first["C2"].dropped  # round 1: futile, by racing
+    assert [r.id for r in lazy.selected] == ["C1"] and lazy.rounds[1].trials == []
+    assert lazy.rounds[1].not_retried == ["C2"] and lazy.rounds[1].tested == 2  # both positions, as failed tests
+    assert "futile in an earlier round" in lazy.stop_reason
+    assert sorted(r.id for r in eager.selected) == ["C1", "C2"] and eager.rounds[1].not_retried == []
+    assert lazy_calls < eager_calls
+
+
+def test_skipped_lists_still_count_in_the_round_family():
+    """Skipping never makes acceptance easier: a skipped candidate's lists stay in the Holm family."""
+    lazy, _ = _select_interacting([HELPS, HURTS_ALONE, HELPS_AFTER], retry_futile=False)
+    assert lazy.rounds[0].winner_id == "C1" and lazy.rounds[0].accepted
+    second = lazy.rounds[1]
+    assert second.not_retried == ["C2"]
+    assert {t.candidate_id for t in second.trials} == {"C3"}
+    assert second.tested == 4  # C3 at two positions, scored; C2 at two positions, skipped

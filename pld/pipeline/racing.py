@@ -67,6 +67,7 @@ class Outcome:
     examples: int
     estimate: GainEstimate
     dropped: str | None = None
+    futile: bool = False  # dropped because its gain's upper end was below min_gain: it credibly does not help
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def _survivors(alive: list[int], outcomes: dict[int, Outcome], answers: dict[int
         estimate = outcomes[index].estimate
         if not estimate.can_reach(test.min_gain):
             outcomes[index] = _drop(outcomes[index], f"gain over the current list at most {estimate.high:+.3f} "
-                                                     f"< min_gain={test.min_gain} on {estimate.n} examples")
+                                                     f"< min_gain={test.min_gain} on {estimate.n} examples",
+                                    futile=True)
         elif not estimate.can_be_accepted_on(total, test.min_gain):
             outcomes[index] = _drop(outcomes[index], f"gain {estimate.describe()} cannot become credible on "
                                                      f"{total} examples, even if the rest showed {estimate.high:+.3f}")
@@ -155,8 +157,8 @@ def _survivors(alive: list[int], outcomes: dict[int, Outcome], answers: dict[int
     return kept
 
 
-def _drop(outcome: Outcome, reason: str) -> Outcome:
-    return Outcome(outcome.macro_f1, outcome.examples, outcome.estimate, dropped=reason)
+def _drop(outcome: Outcome, reason: str, *, futile: bool = False) -> Outcome:
+    return Outcome(outcome.macro_f1, outcome.examples, outcome.estimate, dropped=reason, futile=futile)
 
 
 def _macro_f1(test: GainTest, gold: Sequence[str], predicted: Sequence[str | None]) -> float:

@@ -7,6 +7,12 @@ at its Holm level over them (``pld.pipeline.gains.holm_level``), its paired boot
 the Macro F1 difference re-estimated at that level lying above zero and above ``min_gain``. Selection stops at the first round without a
 credible gain, at ``max_rules``, or when the student budget is spent. Every trial is recorded
 with its interval, and every accepted list is kept as a step for the confirmation stage.
+
+Selection is lazy by default: a candidate whose every list racing dropped as futile (its gain's
+upper end below ``min_gain``) is not tried again in later rounds. A rule that credibly did not
+help is unlikely to help once other rules are in (diminishing returns), and retrying it costs most
+of a later round's student calls. Its lists still count in the later rounds' Holm families, as
+tests that failed, so laziness never makes acceptance easier.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from tqdm.auto import tqdm
 from pld.errors import BudgetExceeded
 from pld.metrics import LabelScores
 from pld.pipeline.gains import GainEstimate, holm_level
-from pld.pipeline.racing import GainTest, race, race_order
+from pld.pipeline.racing import GainTest, Outcome, race, race_order
 from pld.rules import CandidateRule
 
 if TYPE_CHECKING:  # annotations only: records and reports load without DSPy (pld show)
@@ -53,6 +59,7 @@ class SelectionRound(BaseModel):
     gain_estimate: GainEstimate | None = None  # the winner's gain over the current list, full validation set
     tested: int | None = None  # lists compared with the current one this round (the multiplicity family)
     holm_level: float | None = None  # the one-sided level the winner was tested at (None: it could not be)
+    not_retried: list[str] = []  # candidates an earlier round showed futile: not scored, counted as failed tests
 
 
 class SelectionResult(BaseModel):
@@ -85,11 +92,13 @@ def greedy_select(
     resamples: int = 2000,
     seed: int = 0,
     progress: bool = True,
+    retry_futile: bool = False,
 ) -> SelectionResult:
     """Forward selection: a rule enters (at its best position) only when its gain over the current
     list is credible (``pld.pipeline.gains``: the paired interval excludes 0 and the gain reaches
     ``min_gain``). ``racing`` drops trial lists early by the same statistic (pld.pipeline.racing);
-    ``racing=False`` scores every list on the whole validation set.
+    ``racing=False`` scores every list on the whole validation set. ``retry_futile=True`` tries
+    every remaining candidate in every round (no lazy skipping; see the module's docstring).
 
     The baseline races like any incumbent: it is scored on the examples the lists it is compared
     with reached, so a run where racing drops every list early never asks the student about the
@@ -110,6 +119,7 @@ def greedy_select(
     bar = tqdm(desc="greedy selection", disable=not progress, leave=False, unit=" student calls")
     scorer.on_query = bar.update
     ordered_val = race_order(valset, scorer.metric.label_field, seed)
+    futile: set[str] = set()  # candidates whose every list an earlier round dropped as futile
     while remaining:
         if len(current) >= max_rules:
             stop_reason = f"reached max_rules={max_rules}"
@@ -117,8 +127,15 @@ def greedy_select(
         trials: list[Trial] = []
         round_best: tuple[float, CandidateRule, int, GainEstimate, int] | None = None
         texts_now = [r.text for r in current]
-        options = [(c, p) for c in remaining for p in range(len(current) + 1)]
+        skipped = [c.id for c in remaining if c.id in futile and not retry_futile]
+        options = [(c, p) for c in remaining if c.id not in skipped for p in range(len(current) + 1)]
         lists = [[r.text for r in current[:p] + [c] + current[p:]] for c, p in options]
+        untested = len(skipped) * (len(current) + 1)  # the skipped lists: failed tests of this round's family
+        if not options:
+            stop_reason = "every remaining candidate was futile in an earlier round (retry_futile=False)"
+            rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False, tested=untested,
+                                 not_retried=skipped))
+            break
         try:
             outcomes = race(scorer, lists, ordered_val, texts_now, test, racing=racing)
             for index, ((candidate, position), texts, outcome) in enumerate(zip(options, lists, outcomes)):
@@ -132,19 +149,21 @@ def greedy_select(
                         round_best = (outcome.macro_f1, candidate, position, estimate, index)
         except BudgetExceeded as exc:
             stop_reason = f"student budget spent ({exc})"
-            rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False))
+            rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False, not_retried=skipped))
             logger.warning("greedy selection stopped: %s", stop_reason)
             break
+        futile |= _futile_candidates(options, outcomes)
         if round_best is None:  # racing dropped every list: none can reach min_gain
             stop_reason = "no candidate list can reach a credible gain of min_gain"
-            rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False))
+            rounds.append(_round(len(rounds) + 1, trials, None, best, accepted=False, tested=len(lists) + untested,
+                                 not_retried=skipped))
             break
         if best is None:  # a list reached the full set, so the incumbent was scored there too
             best = scorer.macro_f1([], valset)
         score, winner, position, estimate, index = round_best
         # Every list of the round was a test: the winner's gain must hold at its Holm level over all
         # of them (a list racing dropped counts as a test that failed), re-estimated at that level.
-        p_values = [o.estimate.p_value if o.examples == len(valset) else 1.0 for o in outcomes]
+        p_values = [o.estimate.p_value if o.examples == len(valset) else 1.0 for o in outcomes] + [1.0] * untested
         level = holm_level(p_values, index, test.alpha)
         if level is not None:
             estimate = test.at_level(level).estimate(
@@ -152,12 +171,12 @@ def greedy_select(
                 scorer.labels(texts_now, ordered_val), scorer.labels(lists[index], ordered_val))
         accepted = level is not None and estimate.credible(min_gain)
         rounds.append(_round(len(rounds) + 1, trials, (winner, position, score, estimate), best, accepted=accepted,
-                             tested=len(lists), level=level))
+                             tested=len(p_values), level=level, not_retried=skipped))
         logger.info("round %d: best %s at position %d, Macro F1 %.4f, gain %s%s", len(rounds), winner.id,
                     position, score, estimate.describe(), "" if accepted else " - stop")
         if not accepted:
             stop_reason = (f"best gain {estimate.describe()} is not credible at Holm's level "
-                           f"{_level(level)} over the round's {len(lists)} lists (needs the interval's lower end "
+                           f"{_level(level)} over the round's {len(p_values)} lists (needs the interval's lower end "
                            f"above 0 and at least min_gain={min_gain}, and the permutation test to agree)")
             break
         current.insert(position, winner)
@@ -200,18 +219,27 @@ def _baseline_scores(scorer: StudentScorer, examples: Sequence[dspy.Example]) ->
         raise BudgetExceeded(f"{exc}: not even the baseline could be scored; raise the student budget") from exc
 
 
+def _futile_candidates(options: Sequence[tuple[CandidateRule, int]], outcomes: Sequence[Outcome]) -> set[str]:
+    """The candidates whose every list (one per position) racing dropped as futile this round."""
+    verdicts: dict[str, bool] = {}
+    for (candidate, _), outcome in zip(options, outcomes):
+        verdicts[candidate.id] = verdicts.get(candidate.id, True) and outcome.futile
+    return {candidate_id for candidate_id, futile in verdicts.items() if futile}
+
+
 def _level(level: float | None) -> str:
     return "(none: a list with a smaller p-value failed first)" if level is None else f"{level:.2g}"
 
 
 def _round(number: int, trials: list[Trial], winner: tuple[CandidateRule, int, float, GainEstimate] | None,
            best: float | None, *, accepted: bool, tested: int | None = None,
-           level: float | None = None) -> SelectionRound:
+           level: float | None = None, not_retried: Sequence[str] = ()) -> SelectionRound:
     if winner is None:
         return SelectionRound(round=number, trials=trials, winner_id=None, winner_position=None,
-                              val_macro_f1=None, gain=None, accepted=False, tested=tested)
+                              val_macro_f1=None, gain=None, accepted=False, tested=tested,
+                              not_retried=list(not_retried))
     rule, position, score, estimate = winner
     assert best is not None, "a winner is only chosen once the current list is scored on the full set"
     return SelectionRound(round=number, trials=trials, winner_id=rule.id, winner_position=position,
                           val_macro_f1=score, gain=score - best, accepted=accepted, gain_estimate=estimate,
-                          tested=tested, holm_level=level)
+                          tested=tested, holm_level=level, not_retried=list(not_retried))

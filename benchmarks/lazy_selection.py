@@ -1,0 +1,82 @@
+"""Lazy greedy selection: what skipping futile candidates in later rounds saves, and what it costs.
+
+Selection skips, in later rounds, a candidate whose every list racing dropped as futile (its gain's
+upper end below ``min_gain``); ``retry_futile=True`` scores it again in every round. Both settings run
+the same compiles with the deterministic students of ``null_acceptance.py`` (no rule helps; each rule
+redraws a share of the answers) and ``confirmation_power.py`` (one training example's rule is true).
+Per row: the student calls greedy selection made (mean, and the ratio lazy / eager over the same
+compiles), how many compiles returned the true rule, and how many returned any other rule.
+
+    python benchmarks/lazy_selection.py --compiles 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import time
+
+import dspy
+
+from _common import save_result
+from confirmation_power import MARK, student_with_a_true_rule, teacher_with_a_true_rule, wilson
+from null_acceptance import LABELS, NullSignature, examples, null_student, null_teacher
+
+from tests.fakes import function_lm  # noqa: E402 - the deterministic engine the tests use
+
+from pld import PLD, macro_f1  # noqa: E402
+
+HARNESSES = {
+    "no rule helps (flip 0.3)": (lambda seed: null_student(0.3, seed), null_teacher),
+    "one true rule (effect 0.4)": (lambda seed: student_with_a_true_rule(0.4, seed), teacher_with_a_true_rule),
+}
+
+
+def compile_once(harness: str, seed: int, retry_futile: bool, n_val: int) -> dict:
+    make_student, teacher_fn = HARNESSES[harness]
+    student, _ = function_lm(make_student(seed), f"lazy-student-{seed}")
+    teacher, _ = function_lm(teacher_fn, "lazy-teacher")
+    optimizer = PLD(teacher_lm=teacher, student_lm=student, metric=macro_f1("label", LABELS), max_rules=3,
+                    max_candidates=6, max_repair_rounds=1, seed=seed, progress=False, retry_futile=retry_futile)
+    report = optimizer.compile(dspy.Predict(NullSignature), trainset=examples(12, seed, 0),
+                               valset=examples(n_val, seed, 1000)).pld_report
+    usage = report.phases["selection"].usage
+    calls = sum(entry.get("calls", 0) for role, entry in usage.items() if "student" in role)
+    return {"selection_calls": calls, "true": any(MARK in r.text for r in report.rules),
+            "other": any(MARK not in r.text for r in report.rules), "rounds": len(report.selection_rounds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compiles", type=int, default=100)
+    parser.add_argument("--val", type=int, default=100)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    rows = []
+    for harness in HARNESSES:
+        runs: dict[str, list[dict]] = {}
+        for mode, retry in (("lazy (default)", False), ("eager (retry_futile)", True)):
+            started = time.perf_counter()
+            runs[mode] = [compile_once(harness, seed, retry, args.val) for seed in range(args.compiles)]
+            calls = [run["selection_calls"] for run in runs[mode]]
+            true, other = sum(run["true"] for run in runs[mode]), sum(run["other"] for run in runs[mode])
+            rows.append({"harness": harness, "mode": mode, "compiles": args.compiles,
+                         "mean_selection_calls": statistics.fmean(calls), "returned_true": true,
+                         "returned_true_interval": list(wilson(true, args.compiles)), "returned_other": other,
+                         "returned_other_interval": list(wilson(other, args.compiles)),
+                         "seconds": round(time.perf_counter() - started, 1)})
+            print(f"{harness:28} {mode:22} selection calls {statistics.fmean(calls):7.1f}  true rule returned "
+                  f"{true}/{args.compiles}  other rule returned {other}/{args.compiles}", flush=True)
+        lazy, eager = runs["lazy (default)"], runs["eager (retry_futile)"]
+        ratio = sum(r["selection_calls"] for r in lazy) / sum(r["selection_calls"] for r in eager)
+        same = sum((a["true"], a["other"]) == (b["true"], b["other"]) for a, b in zip(lazy, eager))
+        rows[-2]["calls_ratio_to_eager"] = ratio
+        rows[-2]["same_outcome_compiles"] = same
+        print(f"{'':28} lazy / eager selection calls {ratio:.2f}; same returned rules in {same}/{args.compiles}",
+              flush=True)
+    save_result("lazy_selection", {"val": args.val, "train": 12, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
