@@ -8,6 +8,12 @@ Per row: the student calls greedy selection made (mean, and the ratio lazy / eag
 compiles), how many compiles returned the true rule, and how many returned any other rule.
 
     python benchmarks/lazy_selection.py --compiles 100
+
+``--real``: greedy selection alone with the real default student (Qwen2.5-Coder-1.5B, no response
+cache), lazy and eager in turn, over the candidate rules of the committed main-job artifact on the
+main job's 70 selection examples (seed 0): student calls, seconds and the rules each returns.
+
+    python benchmarks/lazy_selection.py --real
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import time
 
 import dspy
 
-from _common import save_result
+from _common import DATA_DIR, ROOT, save_result
 from confirmation_power import MARK, student_with_a_true_rule, teacher_with_a_true_rule, wilson
 from null_acceptance import LABELS, NullSignature, examples, null_student, null_teacher
 
@@ -47,12 +53,66 @@ def compile_once(harness: str, seed: int, retry_futile: bool, n_val: int) -> dic
             "other": any(MARK not in r.text for r in report.rules), "rounds": len(report.selection_rounds)}
 
 
+MAIN_ARTIFACT = ROOT / "artifacts" / "policy_support-qwen2.5-1.5b"
+
+
+def real(seed: int = 0) -> None:
+    """Lazy and eager selection with the real student on the main job's candidates and selection set."""
+    import json
+
+    from pld import LMOptions, make_lm
+    from pld.backends.options import DEFAULT_STUDENT
+    from pld.budget import CallBudget
+    from pld.config import JOB_DEFAULTS
+    from pld.jobs import sample
+    from pld.pipeline.confirm import split_for_confirmation
+    from pld.pipeline.render import base_instructions
+    from pld.pipeline.scoring import StudentScorer
+    from pld.pipeline.selection import greedy_select
+    from pld.rules import CandidateRule
+    from pld.tasks import get_task
+
+    task = get_task("policy_support")
+    valset = sample(task, task.load_splits(DATA_DIR, seed=seed).val, 100, seed)
+    select_val, _ = split_for_confirmation(valset, task.label_field, fraction=JOB_DEFAULTS.confirm_fraction,
+                                           min_examples=JOB_DEFAULTS.min_confirm, seed=seed)
+    report = json.loads((MAIN_ARTIFACT / "report.json").read_text(encoding="utf-8"))
+    candidates = [CandidateRule.model_validate(c) for c in report["candidate_rules"]]
+    outcome = {}
+    for mode, retry in (("eager (retry_futile)", True), ("lazy (default)", False)):
+        program = task.make_program()
+        lm = make_lm(DEFAULT_STUDENT, LMOptions(cache=False))
+        scorer = StudentScorer(program, base_instructions(program), lm, macro_f1(task.label_field, task.labels),
+                               CallBudget("student"))
+        started = time.perf_counter()
+        result = greedy_select(scorer, candidates, select_val, max_rules=JOB_DEFAULTS.max_rules, seed=seed,
+                               progress=False, retry_futile=retry)
+        outcome[mode] = {"calls": scorer.queries, "seconds": round(time.perf_counter() - started, 1),
+                         "rules": [r.id for r in result.selected], "val_macro_f1": round(result.val_macro_f1, 4),
+                         "stop": result.stop_reason,
+                         "rounds": [{"trials": len(r.trials), "not_retried": r.not_retried, "winner": r.winner_id,
+                                     "accepted": r.accepted} for r in result.rounds]}
+        print(f"{mode:22} {scorer.queries:4d} student calls, {outcome[mode]['seconds']:6.1f} s, rules "
+              f"{outcome[mode]['rules']}, validation Macro F1 {result.val_macro_f1:.4f}", flush=True)
+    lazy, eager = outcome["lazy (default)"], outcome["eager (retry_futile)"]
+    lazy["calls_ratio_to_eager"] = round(lazy["calls"] / eager["calls"], 3)
+    lazy["seconds_ratio_to_eager"] = round(lazy["seconds"] / eager["seconds"], 3)
+    print(f"lazy / eager: calls {lazy['calls_ratio_to_eager']:.2f}, seconds {lazy['seconds_ratio_to_eager']:.2f}, "
+          f"same rules {lazy['rules'] == eager['rules']}")
+    save_result("lazy_selection_real", {"task": task.name, "seed": seed, "selection_examples": len(select_val),
+                                        "candidates": len(candidates), "student": DEFAULT_STUDENT, **outcome})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compiles", type=int, default=100)
     parser.add_argument("--val", type=int, default=100)
+    parser.add_argument("--real", action="store_true", help="the real student on the main job's candidates")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    if args.real:
+        real()
+        return
     rows = []
     for harness in HARNESSES:
         runs: dict[str, list[dict]] = {}
