@@ -67,24 +67,41 @@ def run_program(
     num_threads: int = 1,
     progress: str | None = None,
 ) -> tuple[list[Any], list[float]]:
-    """Predictions and latencies in example order; threads only help server backends."""
+    """Predictions and latencies in example order (asked in ``prefix_order``); threads only help
+    server backends."""
     bar = tqdm(total=len(examples), desc=progress, disable=progress is None, leave=False)
-    results: list[tuple[Any, float]] = []
+    order = prefix_order(program, examples)
+    results: dict[int, tuple[Any, float]] = {}
     if num_threads <= 1:
-        for example in examples:
-            results.append(predict_one(program, example, lm))
+        for index in order:
+            results[index] = predict_one(program, examples[index], lm)
             bar.update()
     else:
         pool = ThreadPoolExecutor(num_threads)
         try:
-            futures = [pool.submit(copy_context().run, predict_one, program, ex, lm) for ex in examples]
-            for future in futures:
-                results.append(future.result())  # a worker's BackendError surfaces here
+            futures = {index: pool.submit(copy_context().run, predict_one, program, examples[index], lm) for index in order}
+            for index, future in futures.items():
+                results[index] = future.result()  # a worker's BackendError surfaces here
                 bar.update()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # after a fault, queued examples are not sent
     bar.close()
-    return [r[0] for r in results], [r[1] for r in results]
+    return [results[i][0] for i in range(len(examples))], [results[i][1] for i in range(len(examples))]
+
+
+def prefix_order(program: dspy.Module, examples: Sequence[dspy.Example]) -> list[int]:
+    """The order to ask ``examples`` in: sorted by their input values, in the order the prompt
+    shows them (the first predictor's input fields). Consecutive prompts then share their longest
+    prefixes (the same document, the same plan), which an engine that keeps the previous prompt's
+    KV cache does not compute again. Answers do not depend on the order."""
+    predictors = program.predictors()
+    fields = list(predictors[0].signature.input_fields) if predictors else []
+
+    def key(index: int) -> tuple[str, ...]:
+        inputs = examples[index].inputs()
+        return tuple(str(inputs.get(name, "")) for name in (fields or list(inputs.keys())))
+
+    return sorted(range(len(examples)), key=key)
 
 
 class EvalReport(BaseModel):

@@ -17,7 +17,8 @@ from pld.backends.local.lm import engine_of
 from pld.backends.local.native_log import LOGGER_NAME
 from pld.backends.decoding import parse_output_fields, render_chat, shared_prefix_length
 from pld.backends.options import LMOptions
-from pld.evaluate import student_adapter
+from pld.backends.local.engine import physical_cores
+from pld.evaluate import predict_one, prefix_order, run_program, student_adapter
 from pld.tasks import get_task
 
 pytest.importorskip("llama_cpp")
@@ -110,6 +111,37 @@ def test_the_shared_prompt_prefix_is_reused(student, stereoset_examples):
     assert shared > len(second) // 2  # the instructions and field descriptions open both prompts
     assert engine.prompt_tokens_total - total == len(second)
     assert engine.prompt_tokens_evaluated - evaluated == len(second) - shared
+
+
+def test_run_program_asks_in_prefix_order_and_answers_in_example_order(student, data_dir):
+    """Interleaved ContractNLI queries (document A, B, A, B): ``run_program`` asks them grouped by
+    document, so each document is run once; the answers come back in the order given, the same as
+    asking one by one."""
+    test = get_task("contract_nli").load_splits(data_dir).test
+    documents = list(dict.fromkeys(ex.doc_id for ex in test))[:2]
+    by_doc = [[ex for ex in test if ex.doc_id == doc][:2] for doc in documents]
+    interleaved = [by_doc[0][0], by_doc[1][0], by_doc[0][1], by_doc[1][1]]
+    program = get_task("contract_nli").make_program()
+    lm = student.copy(cache=False)
+    engine = engine_of(student)
+    evaluated = engine.prompt_tokens_evaluated
+    one_by_one = [predict_one(program, example, lm)[0].label for example in interleaved]
+    as_given = engine.prompt_tokens_evaluated - evaluated
+    evaluated = engine.prompt_tokens_evaluated
+    predictions, _ = run_program(program, interleaved, lm)
+    in_prefix_order = engine.prompt_tokens_evaluated - evaluated
+    assert [prediction.label for prediction in predictions] == one_by_one
+    assert [interleaved[i].doc_id for i in prefix_order(program, interleaved)] == [documents[0]] * 2 + [documents[1]] * 2 \
+        or [interleaved[i].doc_id for i in prefix_order(program, interleaved)] == [documents[1]] * 2 + [documents[0]] * 2
+    assert in_prefix_order < as_given * 0.7  # each document's tokens run once, not twice
+
+
+def test_the_engine_generates_on_every_physical_core(student, stereoset_examples):
+    """llama-cpp-python would generate on half the logical CPUs; PLD passes the physical cores."""
+    with dspy.context(lm=student.copy(cache=False), adapter=student_adapter()):
+        get_task("stereoset").make_program()(**stereoset_examples[0].inputs())
+    assert 1 <= physical_cores() <= len(os.sched_getaffinity(0))
+    assert engine_of(student)._llama.n_threads == physical_cores()
 
 
 def _prompt_ids(engine, messages: list[dict]) -> list[int]:
