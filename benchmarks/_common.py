@@ -34,6 +34,19 @@ def code_version() -> str:
     return done.stdout.strip() or "this run"
 
 
+def cpu_name() -> str:
+    """The processor's model name as the kernel reports it: timings differ between machines."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def artifact_rules() -> list[str]:
     return [rule["text"] for rule in json.loads((ARTIFACT / "manifest.json").read_text())["rules"]]
 

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from _common import DATA_DIR, RESULTS, ROOT, code_version, save_result
+from _common import DATA_DIR, RESULTS, ROOT, code_version, cpu_name, save_result
 
 # The test evaluations read an empty response cache too: nothing replayed from an earlier run.
 os.environ["DSPY_CACHEDIR"] = tempfile.mkdtemp(prefix="pld-main-job-cache-")
@@ -127,6 +127,7 @@ def merge(args: argparse.Namespace, row: dict) -> None:
     which code measured it."""
     label = args.label or code_version()
     row["code"] = label
+    row["cpu"] = cpu_name()  # compile times compare only on one machine
     path = RESULTS / "main_job.json"
     payload = json.loads(path.read_text()) if path.exists() else {"task": args.task, "rows": []}
     payload.update(task=args.task, cores=os.cpu_count(), max_traces=JOB_DEFAULTS.max_traces)
@@ -150,11 +151,12 @@ def page_text(payload: dict) -> str:
              f"{payload['cores']} CPU cores; then the compiled program and zero-shot on the same seeded, "
              "label-balanced sample of the **test** split, which no compile sees. Written by "
              "`python benchmarks/main_job.py` from `results/main_job.json`.", "",
-             "| seed | code | compile (s) | test rows | zero-shot Macro F1 [95% CI] | PLD Macro F1 [95% CI] | "
-             "paired gain [95% CI] | rules kept |", "|---|---|---|---|---|---|---|---|"]
+             "| seed | code | CPU | compile (s) | test rows | zero-shot Macro F1 [95% CI] | PLD Macro F1 [95% CI] | "
+             "paired gain [95% CI] | rules kept |", "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         zero, pld_, gain = row["zero_shot"], row["pld"], row["gain"]
-        lines.append(f"| {row['seed']} | {row.get('code', 'this run')} | {row['compile_seconds']:.0f} | {row['n_test']} | "
+        lines.append(f"| {row['seed']} | {row.get('code', 'this run')} | {row.get('cpu', 'not recorded')} | "
+                     f"{row['compile_seconds']:.0f} | {row['n_test']} | "
                      f"{zero['macro_f1']:.3f} "
                      f"[{zero['interval'][0]:.3f}, {zero['interval'][1]:.3f}] | {pld_['macro_f1']:.3f} "
                      f"[{pld_['interval'][0]:.3f}, {pld_['interval'][1]:.3f}] | {gain['gain']:+.3f} "
