@@ -69,23 +69,23 @@ def run_program(
 ) -> tuple[list[Any], list[float]]:
     """Predictions and latencies in example order (asked in ``prefix_order``); threads only help
     server backends."""
-    bar = tqdm(total=len(examples), desc=progress, disable=progress is None, leave=False)
     order = prefix_order(program, examples)
     results: dict[int, tuple[Any, float]] = {}
-    if num_threads <= 1:
-        for index in order:
-            results[index] = predict_one(program, examples[index], lm)
-            bar.update()
-    else:
-        pool = ThreadPoolExecutor(num_threads)
-        try:
-            futures = {index: pool.submit(copy_context().run, predict_one, program, examples[index], lm) for index in order}
-            for index, future in futures.items():
-                results[index] = future.result()  # a worker's BackendError surfaces here
+    with tqdm(total=len(examples), desc=progress, disable=progress is None, leave=False) as bar:
+        if num_threads <= 1:
+            for index in order:
+                results[index] = predict_one(program, examples[index], lm)
                 bar.update()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # after a fault, queued examples are not sent
-    bar.close()
+        else:
+            pool = ThreadPoolExecutor(num_threads)
+            try:
+                futures = {index: pool.submit(copy_context().run, predict_one, program, examples[index], lm)
+                           for index in order}
+                for index, future in futures.items():
+                    results[index] = future.result()  # a worker's BackendError surfaces here
+                    bar.update()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)  # after a fault, queued examples are not sent
     return [results[i][0] for i in range(len(examples))], [results[i][1] for i in range(len(examples))]
 
 
@@ -93,12 +93,17 @@ def prefix_order(program: dspy.Module, examples: Sequence[dspy.Example]) -> list
     """The order to ask ``examples`` in: sorted by their input values, in the order the prompt
     shows them (the first predictor's input fields). Consecutive prompts then share their longest
     prefixes (the same document, the same plan), which an engine that keeps the previous prompt's
-    KV cache does not compute again. Answers do not depend on the order."""
+    KV cache does not compute again. Which answer comes back does not depend on the order; an
+    engine may still score a near tie differently when more of the prompt comes from its cache
+    (floating point), as it may after any other change of what ran before."""
     predictors = program.predictors()
     fields = list(predictors[0].signature.input_fields) if predictors else []
 
     def key(index: int) -> tuple[str, ...]:
-        inputs = examples[index].inputs()
+        try:
+            inputs = examples[index].inputs()
+        except ValueError:  # no input keys: predict_one reports it as that example's failure
+            return ()
         return tuple(str(inputs.get(name, "")) for name in (fields or list(inputs.keys())))
 
     return sorted(range(len(examples)), key=key)

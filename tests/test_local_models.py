@@ -17,7 +17,7 @@ from pld.backends.local.lm import engine_of
 from pld.backends.local.native_log import LOGGER_NAME
 from pld.backends.decoding import parse_output_fields, render_chat, shared_prefix_length
 from pld.backends.options import LMOptions
-from pld.backends.local.engine import physical_cores
+from pld.backends.local.cpus import physical_cores, usable_cpus
 from pld.evaluate import predict_one, prefix_order, run_program, student_adapter
 from pld.tasks import get_task
 
@@ -113,10 +113,11 @@ def test_the_shared_prompt_prefix_is_reused(student, stereoset_examples):
     assert engine.prompt_tokens_evaluated - evaluated == len(second) - shared
 
 
-def test_run_program_asks_in_prefix_order_and_answers_in_example_order(student, data_dir):
-    """Interleaved ContractNLI queries (document A, B, A, B): ``run_program`` asks them grouped by
-    document, so each document is run once; the answers come back in the order given, the same as
-    asking one by one."""
+def test_run_program_reads_each_document_once_whatever_the_order_given(student, data_dir):
+    """Interleaved ContractNLI queries (document A, B, A, B): asked one by one, each query reads its
+    document again; ``run_program`` asks them grouped by document, so each document is read at most
+    once (the first may even be warm) and the engine processes well under half the tokens. (Which
+    answer comes back is checked on a deterministic LM: tests/test_evaluate_order.py.)"""
     test = get_task("contract_nli").load_splits(data_dir).test
     documents = list(dict.fromkeys(ex.doc_id for ex in test))[:2]
     by_doc = [[ex for ex in test if ex.doc_id == doc][:2] for doc in documents]
@@ -125,23 +126,26 @@ def test_run_program_asks_in_prefix_order_and_answers_in_example_order(student, 
     lm = student.copy(cache=False)
     engine = engine_of(student)
     evaluated = engine.prompt_tokens_evaluated
-    one_by_one = [predict_one(program, example, lm)[0].label for example in interleaved]
+    for example in interleaved:
+        predict_one(program, example, lm)
     as_given = engine.prompt_tokens_evaluated - evaluated
     evaluated = engine.prompt_tokens_evaluated
     predictions, _ = run_program(program, interleaved, lm)
     in_prefix_order = engine.prompt_tokens_evaluated - evaluated
-    assert [prediction.label for prediction in predictions] == one_by_one
+    assert all(prediction is not None for prediction in predictions)
     asked = [interleaved[i].doc_id for i in prefix_order(program, interleaved)]
     assert asked[0] == asked[1] != asked[2] == asked[3]  # grouped by document
-    assert in_prefix_order < as_given * 0.7  # each document's tokens run once, not twice
+    assert in_prefix_order < as_given * 0.55  # two document reads at most, against four
 
 
-def test_the_engine_generates_on_every_physical_core(student, stereoset_examples):
-    """llama-cpp-python would generate on half the logical CPUs; PLD passes the physical cores."""
+def test_the_engine_runs_on_the_cpus_it_may_use(student, stereoset_examples):
+    """llama-cpp-python would generate on half the logical CPUs; PLD passes the physical cores it
+    may use, and the usable CPUs for prompts (``pld.backends.local.cpus``, tested without a model
+    in tests/test_evaluate_order.py)."""
     with dspy.context(lm=student.copy(cache=False), adapter=student_adapter()):
         get_task("stereoset").make_program()(**stereoset_examples[0].inputs())
-    assert 1 <= physical_cores() <= len(os.sched_getaffinity(0))
-    assert engine_of(student)._llama.n_threads == physical_cores()
+    llama = engine_of(student)._llama
+    assert (llama.n_threads, llama.n_threads_batch) == (physical_cores(), usable_cpus())
 
 
 def _prompt_ids(engine, messages: list[dict]) -> list[int]:

@@ -65,7 +65,7 @@ def runtime_lm(student_lm: dspy.BaseLM) -> dspy.BaseLM:
 
 def evaluate_split(program: dspy.Module, examples: Sequence[dspy.Example], lm: dspy.BaseLM,
                    metric: MacroF1, label: str) -> SplitResult:
-    """Scores, calls, tokens and latency of ``program`` on ``examples`` (one thread, in order)."""
+    """Scores, calls, tokens and latency of ``program`` on ``examples`` (one thread, in ``prefix_order``)."""
     probe = EngineProbe({"student": lm})
     probe.start()
     started = time.perf_counter()

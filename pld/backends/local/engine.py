@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections import Counter
 from functools import lru_cache
@@ -22,6 +21,7 @@ import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from pld.backends.base import LabelDecoding
+from pld.backends.local.cpus import physical_cores, usable_cpus
 from pld.backends.local.labels import LabelScorer, common_prefix
 from pld.backends.local.native_log import route_native_logs
 from pld.backends.local.probe import ensure_engine_runs
@@ -38,27 +38,6 @@ from pld.errors import BackendError
 logger = logging.getLogger(__name__)
 
 DEFAULT_FREE_TEXT_TOKENS = 384
-
-
-def physical_cores() -> int:
-    """The physical cores this process may run on: the engine's thread count for generation.
-
-    llama-cpp-python's own default is half the logical CPUs, which assumes two hyperthreads per
-    core; on a machine without them (a 2-core VM) it generates on one core, and every token the
-    model writes (a teacher's rationale, a label scored past its first token) costs about twice
-    as long (``benchmarks/threads.py``). Logical CPUs that share a core count once.
-    """
-    try:
-        allowed = os.sched_getaffinity(0)
-    except AttributeError:  # not Linux: no affinity, no sysfs topology
-        return max((os.cpu_count() or 2) // 2, 1)
-    cores = set()
-    for cpu in allowed:
-        try:
-            cores.add(Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read_text().strip())
-        except OSError:
-            cores.add(str(cpu))
-    return max(len(cores), 1)
 
 
 class LlamaCppEngine:
@@ -174,7 +153,8 @@ class LlamaCppEngine:
             self._llama = Llama(
                 model_path=str(self.model_path),
                 n_ctx=self.n_ctx,
-                n_threads=self.n_threads or physical_cores(),
+                n_threads=self.n_threads or physical_cores(),  # pld.backends.local.cpus: why not the defaults
+                n_threads_batch=self.n_threads or usable_cpus(),
                 logits_all=False,
                 verbose=False,
             )
