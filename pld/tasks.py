@@ -34,6 +34,7 @@ from pld.programs import (
 from pld.programs.policy_data import get_domain, load_policy_file, policy_folder
 from pld.signatures import (
     CONTRACT_NLI_LABELS,
+    EXPENSE_LABELS,
     REFUND_LABELS,
     SUPPORT_LABELS,
     RefundDeskSignature,
@@ -41,6 +42,7 @@ from pld.signatures import (
     LOGIQA_ANSWERS,
     STEREOSET_LABELS,
     ContractNLISignature,
+    ExpenseClaimSignature,
     LogiQASignature,
     StereoSetSignature,
 )
@@ -276,6 +278,17 @@ TASKS: dict[str, Task] = {
                         "override the reason",
             data_subdir="policy_refunds",
             files_loader=_policy_files("refunds"),
+            slice_field="slice",
+        ),
+        Task(
+            name="policy_expenses",
+            signature=ExpenseClaimSignature,
+            label_field="decision",
+            labels=EXPENSE_LABELS,
+            description="house policy: decide expense claims (approve / reject / review); the employee type and "
+                        "project override what the expense was for",
+            data_subdir="policy_expenses",
+            files_loader=_policy_files("expenses"),
             slice_field="slice",
         ),
     )

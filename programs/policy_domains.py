@@ -168,4 +168,71 @@ REFUNDS = PolicyDomain(
     },
 )
 
-DOMAINS: dict[str, PolicyDomain] = {domain.name: domain for domain in (SUPPORT, REFUNDS)}
+EXPENSES = PolicyDomain(
+    name="expenses",
+    title="Expense claims",
+    text_field="claim",
+    label_field="decision",
+    labels=("approve", "reject", "escalate"),
+    fields={"employee": ("full-time", "part-time", "contractor"),
+            "project": ("Website", "Onboarding", "Q3 launch", "Internal tools")},
+    topics={
+        "approve": (
+            "Taxi from the airport to the {client} office on {day}, {amount}.",
+            "Dinner with the {client} team after the contract review, {amount} for four people.",
+            "Train ticket to {city} for the {client} workshop, {amount}.",
+            "Annual licence for {tool}, which the whole team uses every day, {amount}.",
+            "Hotel in {city} for two nights during the {client} onsite, {amount}.",
+            "Printer toner and paper for the {city} office, {amount}.",
+        ),
+        "reject": (
+            "My gym membership for {month}, {amount}.",
+            "Flight for my partner to join me in {city} for the weekend, {amount}.",
+            "A speeding fine I got driving to the {client} meeting, {amount}.",
+            "Groceries for home for the week of {day}, {amount}.",
+            "A birthday present for my brother, {amount}.",
+            "My personal streaming subscription for {month}, {amount}.",
+        ),
+        "escalate": (
+            "A first-class flight to {city} because economy was full, {amount}.",
+            "A new laptop so I can work from home, {amount}.",
+            "Drinks for thirty people at the {client} launch party, {amount}.",
+            "A gift basket for the {client} CEO after the deal closed, {amount}.",
+            "A week's car rental in {city} instead of taking taxis, {amount}.",
+            "Registration for the {conference} conference plus a two-day training nobody approved, {amount}.",
+        ),
+    },
+    fillers={
+        "amount": ("$18", "$46", "$95", "€120", "£64", "$310", "$2,400"),
+        "client": ("Brightline", "Orbis", "Kestrel", "Halvorsen", "Mapleton"),
+        "city": ("Lyon", "Denver", "Leeds", "Osaka", "Porto"),
+        "day": ("Monday", "Tuesday", "Thursday", "Friday"),
+        "month": ("March", "June", "September", "November"),
+        "tool": ("Figma", "Jira", "Tableau", "Miro"),
+        "conference": ("PyCon", "DevOpsDays", "Web Summit", "re:Invent"),
+    },
+    openers=("", "", "Hi, ", "Expense claim: ", "Please reimburse: ", "Hello finance, "),
+    closers=("", "", " Thanks.", " Receipt attached.", " Please process this quickly.", " Let me know if you need more."),
+    distractors=(
+        " An intern from the design team came along too.",
+        " We also talked about the Atlas rollout.",
+        " I used to be an intern here, so I know the drill.",
+    ),
+    overrides=(
+        Override("atlas", "project", "Atlas", "approve",
+                 "Expenses charged to the Atlas project are approved (the client reimburses them in full), whatever "
+                 "they are for.", rate=0.3),
+        Override("intern", "employee", "intern", "reject",
+                 "Claims from interns are rejected (their costs go through the internship budget), whatever the "
+                 "expense.", rate=0.3),
+    ),
+    topic_policy={
+        "approve": "Otherwise, ordinary business costs (travel to clients, client meals, tools, office supplies) "
+                   "are approved.",
+        "reject": "Otherwise, personal costs (fines, family travel, gym, groceries, gifts to family) are rejected.",
+        "escalate": "Otherwise, unusual or large costs (first class, equipment, parties, gifts to clients, "
+                    "unapproved extras) are escalated to a manager.",
+    },
+)
+
+DOMAINS: dict[str, PolicyDomain] = {domain.name: domain for domain in (SUPPORT, REFUNDS, EXPENSES)}

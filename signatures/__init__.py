@@ -2,15 +2,24 @@
 
 from .contract_nli import CONTRACT_NLI_LABELS, ContractNLILabel, ContractNLISignature
 from .logiqa import LOGIQA_ANSWERS, LogiQAAnswer, LogiQASignature
-from .policy import REFUND_LABELS, SUPPORT_LABELS, RefundDeskSignature, SupportRoutingSignature
+from .policy import (
+    EXPENSE_LABELS,
+    REFUND_LABELS,
+    SUPPORT_LABELS,
+    ExpenseClaimSignature,
+    RefundDeskSignature,
+    SupportRoutingSignature,
+)
 from .stereoset import STEREOSET_LABELS, StereoSetLabel, StereoSetSignature
 
 __all__ = [
     "CONTRACT_NLI_LABELS",
+    "EXPENSE_LABELS",
     "LOGIQA_ANSWERS",
     "STEREOSET_LABELS",
     "ContractNLILabel",
     "ContractNLISignature",
+    "ExpenseClaimSignature",
     "LogiQAAnswer",
     "LogiQASignature",
     "REFUND_LABELS",

@@ -16,6 +16,9 @@ SUPPORT_LABELS: tuple[str, ...] = get_args(SupportLabel)
 RefundLabel = Literal["refund", "credit", "deny"]
 REFUND_LABELS: tuple[str, ...] = get_args(RefundLabel)
 
+ExpenseLabel = Literal["approve", "reject", "escalate"]
+EXPENSE_LABELS: tuple[str, ...] = get_args(ExpenseLabel)
+
 
 class SupportRoutingSignature(dspy.Signature):
     """Route a customer support ticket to the queue that handles it: billing, technical or priority."""
@@ -33,3 +36,12 @@ class RefundDeskSignature(dspy.Signature):
     payment: str = dspy.InputField(desc="how the order was paid")
     request: str = dspy.InputField(desc="the customer's request")
     decision: RefundLabel = dspy.OutputField()
+
+
+class ExpenseClaimSignature(dspy.Signature):
+    """Decide an employee's expense claim: approve it, reject it, or escalate it to a manager."""
+
+    employee: str = dspy.InputField(desc="the claimant's employment type")
+    project: str = dspy.InputField(desc="the project the expense is charged to")
+    claim: str = dspy.InputField(desc="what the expense was for")
+    decision: ExpenseLabel = dspy.OutputField()
