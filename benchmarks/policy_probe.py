@@ -11,10 +11,11 @@ with its interval, and accuracy on each policy slice (the override that decided 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
-from _common import DATA_DIR, ROOT, save_result
+from _common import DATA_DIR, RESULTS, ROOT, code_version, cpu_name, save_result
 
 from pld import LMOptions, make_lm
 from pld.evaluate import evaluate_program
@@ -63,11 +64,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=60, help="test rows per task (label-balanced sample)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    results = []
+    results = kept_results(args.n, args.seed)
     for model in args.models:
         for task_name in args.tasks:
-            result = probe(model, task_name, args.n, args.seed)
-            results.append(result)
+            result = {**probe(model, task_name, args.n, args.seed), "code": code_version(), "cpu": cpu_name()}
+            results = [r for r in results if (r["model"], r["task"]) != (model, task_name)] + [result]
             zero, told = result["runs"]["zero-shot"], result["runs"]["true policy"]
             gain = result["gain"]
             print(f"{model:14} {task_name:15} n={result['n']}  zero-shot {zero['macro_f1']:.3f} "
@@ -78,9 +79,22 @@ def main() -> None:
                 before, after = zero["slices"][name], told["slices"][name]
                 print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
             sys.stdout.flush()
-    payload = {"n": args.n, "seed": args.seed, "results": results}
+    order = {name: index for index, name in enumerate(POLICY_TASKS)}
+    results.sort(key=lambda r: (r["model"], order.get(r["task"], len(order)), r["task"]))
+    payload = {"n": args.n, "seed": args.seed, "results": results, "notes": saved().get("notes", [])}
     save_result("policy_probe", payload)
     write_page(payload)
+
+
+def saved() -> dict:
+    path = RESULTS / "policy_probe.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def kept_results(n: int, seed: int) -> list[dict]:
+    """Rows of earlier runs with the same sample (a run re-measures only the models and tasks it names)."""
+    earlier = saved()
+    return list(earlier.get("results", [])) if (earlier.get("n"), earlier.get("seed")) == (n, seed) else []
 
 
 def write_page(payload: dict) -> None:
@@ -95,14 +109,14 @@ def page_text(payload: dict) -> str:
              f"(n={payload['n']}, seed {payload['seed']}). A student that does not move when told the true policy "
              "cannot gain from any rule PLD finds. Written by `python benchmarks/policy_probe.py` from "
              "`results/policy_probe.json`.", "",
-             "| model | task | zero-shot [95% CI] | true policy [95% CI] | paired gain [95% CI] | s per row |",
-             "|---|---|---|---|---|---|"]
+             "| model | task | zero-shot [95% CI] | true policy [95% CI] | paired gain [95% CI] | s per row | code |",
+             "|---|---|---|---|---|---|---|"]
     for result in payload["results"]:
         zero, told, gain = result["runs"]["zero-shot"], result["runs"]["true policy"], result["gain"]
         lines.append(f"| {result['model']} | {result['task']} | {zero['macro_f1']:.3f} [{zero['interval'][0]:.3f}, "
                      f"{zero['interval'][1]:.3f}] | {told['macro_f1']:.3f} [{told['interval'][0]:.3f}, "
                      f"{told['interval'][1]:.3f}] | {gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] | "
-                     f"{told['seconds'] / result['n']:.2f} |")
+                     f"{told['seconds'] / result['n']:.2f} | {result.get('code', 'earlier')} |")
     lines += ["", "Accuracy on each slice (the override that changed the gold label; `topic`: none did):", "",
               "| model | task | slice | rows | zero-shot | true policy |", "|---|---|---|---|---|---|"]
     for result in payload["results"]:

@@ -2,7 +2,8 @@
 
 Three sources, in the order they are offered (at most ``max_candidates`` in all):
 1. rules mined from the labelled training data (``pld.pipeline.mining``), at most half the slots:
-   field-value patterns a teacher reading one example at a time does not see;
+   field-value patterns a teacher reading one example at a time does not see, and where two or
+   more were mined, those rules as one decision list (a candidate of several lines);
 2. the teacher's merge of each cluster of micro-rules (``pld.pipeline.clustering``), largest first;
 3. micro-rules that joined no cluster (small runs), then any mined rules left over.
 Every text passes hygiene (``pld.pipeline.hygiene``) first; a rejected one is recorded in
@@ -22,7 +23,7 @@ from pld.faults import raise_if_backend_fault, redact
 from pld.pipeline.clustering import Embedder, cluster_traces, trace_label
 from pld.pipeline.hygiene import (RuleProblem, near_duplicates, predicts_label, rejected, restates_input, rule_problem,
                                   screen_traces)
-from pld.pipeline.mining import MinedRule
+from pld.pipeline.mining import MinedRule, decision_list
 from pld.pipeline.teacher import Teacher
 from pld.rules import CandidateRule, RejectedRule, Trace
 
@@ -46,8 +47,13 @@ def synthesize_candidates(teacher: Teacher, teacher_lm: dspy.BaseLM, budget: Cal
     usable, dropped = screen_traces(traces, labels)
     refused.extend(dropped)
     pool = _Pool(labels, refused, max_candidates)
-    for rule in mined[: max(1, max_candidates // 2)]:
+    slots = max(1, max_candidates // 2)
+    listed = mined[:slots] if slots >= 2 and len(mined) >= 2 else []
+    singles = slots - 1 if listed else slots
+    for rule in mined[:singles]:
         pool.add_mined(rule)
+    if listed:
+        pool.add_mined_list(listed)
     clusters, noise = cluster_traces(usable, embedder, eps=eps, min_samples=min_samples)
     for cluster in clusters:
         if pool.full:
@@ -69,7 +75,7 @@ def synthesize_candidates(teacher: Teacher, teacher_lm: dspy.BaseLM, budget: Cal
         if pool.full:
             break
         pool.add(trace.micro_rule, "micro-rule", (trace,))
-    for rule in mined[max(1, max_candidates // 2):]:
+    for rule in mined[singles:]:
         if pool.full:
             break
         pool.add_mined(rule)
@@ -91,6 +97,13 @@ class _Pool:
     def add_mined(self, rule: MinedRule) -> Added:
         return self._keep(rule.text, "mined", rule.example_keys, (), rule.evidence,
                           problem=rule_problem(rule.text, self.labels, [rule.field]))
+
+    def add_mined_list(self, rules: Sequence[MinedRule]) -> Added:
+        problem = next((p for r in rules if (p := rule_problem(r.text, self.labels, [r.field]))), None)
+        keys = tuple(dict.fromkeys(key for rule in rules for key in rule.example_keys))
+        evidence = (f"the {len(rules)} mined rules as one decision list, in the order mined: "
+                    + "; ".join(rule.evidence for rule in rules))
+        return self._keep(decision_list(rules), "mined", keys, (), evidence, problem=problem)
 
     def add(self, text: str, source: Literal["cluster", "micro-rule"], traces: Sequence[Trace]) -> Added:
         return self._keep(text, source, tuple(t.example_key for t in traces), tuple(t.micro_rule for t in traces),

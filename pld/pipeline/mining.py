@@ -10,7 +10,14 @@ if it raises the student's validation Macro F1 credibly (``pld.pipeline.selectio
 
 When the label is also (nearly) exclusive to that value — almost every example with the label
 has the value — the rule says so ("...; if the <field> is not <value>, the answer is never
-<label>"): small students otherwise answer a label named in a lone rule for every input.
+<label>"): small students otherwise answer a label named in a lone rule for every input. When it
+is not, the rule states its scope instead ("...; for any other <field>, this rule does not apply").
+
+Mined rules form a decision list (each found among the examples the earlier ones leave), and a
+list can help where each of its rules alone hurts: a student told one override answers its label
+for every input, while two overrides that name different labels hold each other in check. Greedy
+selection, which adds one candidate at a time, cannot find such a pair, so the list is also
+offered whole, as one candidate of several lines (``decision_list``).
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ class MinedRule:
         rule = f"If the {self.field} is {self.value}, the answer is {self.label}"
         if self.coverage >= MIN_EXCLUSIVE:
             rule += f"; if the {self.field} is not {self.value}, the answer is never {self.label}"
+        else:
+            rule += f"; for any other {self.field}, this rule does not apply"
         return rule + "."
 
     @property
@@ -54,6 +63,12 @@ class MinedRule:
         return (f"{round(self.precision * self.support)} of {self.support} training examples with "
                 f"{self.field} = {self.value!r} are labelled {self.label!r} ({self.coverage:.0%} of that label's)"
                 + (", among those no earlier mined rule covers" if self.after else ""))
+
+
+def decision_list(rules: Sequence[MinedRule]) -> str:
+    """The rules as one candidate: one line each, in the order they were mined (the order of
+    priority the instructions give them; ``pld.pipeline.render`` numbers each line)."""
+    return "\n".join(rule.text for rule in rules)
 
 
 def mine_field_rules(examples: Sequence[dspy.Example], label_field: str, fields: Sequence[str], *,

@@ -26,9 +26,11 @@ def _environment() -> jinja2.Environment:
 def render_instructions(base_instructions: str, rules: Sequence[str], labels: Sequence[str] = ()) -> str:
     """The instructions a student sees: its own task description, the numbered rules, and (with
     the label set) what to do when no rule applies. Naming every label there matters to small
-    students: a lone rule that names one label otherwise draws that answer for every input."""
+    students: a lone rule that names one label otherwise draws that answer for every input. A rule
+    of several lines (a mined decision list, ``pld.pipeline.mining``) is numbered line by line."""
+    lines = [line.strip() for rule in rules for line in rule.splitlines() if line.strip()]
     template = _environment().get_template("instructions.j2")
-    return template.render(base_instructions=base_instructions, rules=list(rules), labels=list(labels)).strip()
+    return template.render(base_instructions=base_instructions, rules=lines, labels=list(labels)).strip()
 
 
 def signature_labels(signature: type[dspy.Signature]) -> tuple[str, ...]:
