@@ -65,7 +65,7 @@ def test_each_tasks_calibration_default_is_the_choice_made_on_validation_rows(sc
 
 
 
-@pytest.mark.parametrize("page", ["QUALITY.md", "QUALITY_POLICY.md"])
+@pytest.mark.parametrize("page", ["QUALITY.md", "QUALITY_POLICY.md", "QUALITY_EXPENSES.md"])
 def test_the_quality_page_tables_are_what_its_results_file_writes(scripts, page):
     quality = scripts("quality")
     payload = json.loads((BENCHMARKS / "results" / f"{page.removesuffix('.md').lower()}.json").read_text(encoding="utf-8"))
@@ -132,7 +132,7 @@ def _unbacked(page: str) -> dict[str, list[str]]:
     return missing
 
 
-@pytest.mark.parametrize("page", ["RESULTS.md", "QUALITY.md", "QUALITY_POLICY.md"])
+@pytest.mark.parametrize("page", ["RESULTS.md", "QUALITY.md", "QUALITY_POLICY.md", "QUALITY_EXPENSES.md"])
 def test_every_hand_written_figure_comes_from_a_results_file_the_section_names(page):
     assert _unbacked(page) == {}
 
