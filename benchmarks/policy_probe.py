@@ -64,7 +64,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=60, help="test rows per task (label-balanced sample)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    results = kept_results(args.n, args.seed)
+    earlier = saved()
+    results = kept_results(earlier, args.n, args.seed)
     for model in args.models:
         for task_name in args.tasks:
             result = {**probe(model, task_name, args.n, args.seed), "code": code_version(), "cpu": cpu_name()}
@@ -81,7 +82,7 @@ def main() -> None:
             sys.stdout.flush()
     order = {name: index for index, name in enumerate(POLICY_TASKS)}
     results.sort(key=lambda r: (r["model"], order.get(r["task"], len(order)), r["task"]))
-    payload = {"n": args.n, "seed": args.seed, "results": results, "notes": saved().get("notes", [])}
+    payload = {"n": args.n, "seed": args.seed, "results": results, "notes": earlier.get("notes", [])}
     save_result("policy_probe", payload)
     write_page(payload)
 
@@ -91,9 +92,8 @@ def saved() -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def kept_results(n: int, seed: int) -> list[dict]:
+def kept_results(earlier: dict, n: int, seed: int) -> list[dict]:
     """Rows of earlier runs with the same sample (a run re-measures only the models and tasks it names)."""
-    earlier = saved()
     return list(earlier.get("results", [])) if (earlier.get("n"), earlier.get("seed")) == (n, seed) else []
 
 

@@ -34,17 +34,14 @@ from pld.programs import (
 from pld.programs.policy_data import get_domain, load_policy_file, policy_folder
 from pld.signatures import (
     CONTRACT_NLI_LABELS,
-    EXPENSE_LABELS,
-    REFUND_LABELS,
-    SUPPORT_LABELS,
-    RefundDeskSignature,
-    SupportRoutingSignature,
     LOGIQA_ANSWERS,
     STEREOSET_LABELS,
     ContractNLISignature,
     ExpenseClaimSignature,
     LogiQASignature,
+    RefundDeskSignature,
     StereoSetSignature,
+    SupportRoutingSignature,
 )
 
 __all__ = ["TASKS", "Splits", "Task", "balanced_sample", "default_data_dir", "get_task"]
@@ -215,6 +212,15 @@ def _policy_files(domain_name: str) -> FilesLoader:
     return load
 
 
+def _policy_task(domain_name: str, signature: type[dspy.Signature], description: str) -> Task:
+    """A house-policy task: its label field, labels and files are its domain's
+    (``pld.programs.policy_domains``); the signature's ``Literal`` must list the same labels."""
+    domain = get_domain(domain_name)
+    return Task(name=f"policy_{domain.name}", signature=signature, label_field=domain.label_field,
+                labels=domain.labels, description=description, data_subdir=f"policy_{domain.name}",
+                files_loader=_policy_files(domain.name), slice_field="slice")
+
+
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
@@ -258,39 +264,15 @@ TASKS: dict[str, Task] = {
             hub_loader=_logiqa_hub,
             calibrate=True,  # +0.062 [+0.021, +0.103] validation Macro F1, 3 seeds x 60 rows (benchmarks/CALIBRATION.md)
         ),
-        Task(
-            name="policy_support",
-            signature=SupportRoutingSignature,
-            label_field="queue",
-            labels=SUPPORT_LABELS,
-            description="house policy: route support tickets (billing / technical / priority); the plan and "
-                        "channel override the topic",
-            data_subdir="policy_support",
-            files_loader=_policy_files("support"),
-            slice_field="slice",
-        ),
-        Task(
-            name="policy_refunds",
-            signature=RefundDeskSignature,
-            label_field="decision",
-            labels=REFUND_LABELS,
-            description="house policy: decide return requests (refund / credit / deny); payment and membership "
-                        "override the reason",
-            data_subdir="policy_refunds",
-            files_loader=_policy_files("refunds"),
-            slice_field="slice",
-        ),
-        Task(
-            name="policy_expenses",
-            signature=ExpenseClaimSignature,
-            label_field="decision",
-            labels=EXPENSE_LABELS,
-            description="house policy: decide expense claims (approve / reject / review); the employee type and "
-                        "project override what the expense was for",
-            data_subdir="policy_expenses",
-            files_loader=_policy_files("expenses"),
-            slice_field="slice",
-        ),
+        _policy_task("support", SupportRoutingSignature,
+                     "house policy: route support tickets (billing / technical / priority); the plan and channel "
+                     "override the topic"),
+        _policy_task("refunds", RefundDeskSignature,
+                     "house policy: decide return requests (refund / credit / deny); payment and membership "
+                     "override the reason"),
+        _policy_task("expenses", ExpenseClaimSignature,
+                     "house policy: decide expense claims (approve / reject / escalate); the employee type and "
+                     "project override what the expense was for"),
     )
 }
 

@@ -42,18 +42,16 @@ def test_the_mined_list_is_offered_whole_beside_its_rules_and_only_where_there_i
     mined = mine_field_rules(claims(), "decision", ["project", "employee"])
     teacher_lm, engine = function_lm(lambda system, user: {"merged_rule": "unused"}, "teacher")
 
-    def offered(max_candidates: int) -> list[tuple[str, str]]:
-        candidates = synthesize_candidates(Teacher(LABELS), teacher_lm, CallBudget("teacher"), [], mined,
-                                           task="claims", labels=LABELS, embedder=None, eps=0.4, min_samples=2,
-                                           max_candidates=max_candidates, refused=[])
-        return [(c.source, c.text) for c in candidates]
+    def offered(max_candidates: int) -> list:
+        return synthesize_candidates(Teacher(LABELS), teacher_lm, CallBudget("teacher"), [], mined, task="claims",
+                                     labels=LABELS, embedder=None, eps=0.4, min_samples=2,
+                                     max_candidates=max_candidates, refused=[])
 
     first, second = mined[0].text, mined[1].text
-    assert offered(6) == [("mined", first), ("mined", second), ("mined", f"{first}\n{second}")]
-    assert offered(2) == [("mined", first), ("mined", second)]  # one mined slot: no room for the list
-    candidates = synthesize_candidates(Teacher(LABELS), teacher_lm, CallBudget("teacher"), [], mined, task="claims",
-                                       labels=LABELS, embedder=None, eps=0.4, min_samples=2, max_candidates=6,
-                                       refused=[])
+    candidates = offered(6)
+    assert [(c.source, c.text) for c in candidates] == [("mined", first), ("mined", second),
+                                                         ("mined", f"{first}\n{second}")]
+    assert [c.text for c in offered(2)] == [first, second]  # one mined slot: no room for the list
     listed = candidates[2]
     assert set(listed.example_keys) == set(mined[0].example_keys) | set(mined[1].example_keys)
     assert listed.evidence.startswith("the 2 mined rules as one decision list, in the order mined: ")
