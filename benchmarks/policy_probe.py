@@ -26,7 +26,7 @@ from pld.pipeline.render import base_instructions, with_rules
 from pld.programs.policy_data import get_domain, policy_folder
 from pld.tasks import get_task
 
-POLICY_TASKS = ("policy_support", "policy_refunds", "policy_expenses")
+POLICY_TASKS = ("policy_support", "policy_refunds", "policy_expenses", "policy_banking")
 
 
 def true_rules(task_name: str) -> list[str]:

@@ -36,6 +36,7 @@ from pld.signatures import (
     CONTRACT_NLI_LABELS,
     LOGIQA_ANSWERS,
     STEREOSET_LABELS,
+    BankMessageSignature,
     ContractNLISignature,
     ExpenseClaimSignature,
     LogiQASignature,
@@ -273,6 +274,9 @@ TASKS: dict[str, Task] = {
         _policy_task("expenses", ExpenseClaimSignature,
                      "house policy: decide expense claims (approve / reject / escalate); the employee type and "
                      "project override what the expense was for"),
+        _policy_task("banking", BankMessageSignature,
+                     "house policy: route bank customers' messages (cards / loans / relationship / collections); "
+                     "the account's status and tier override the topic"),
     )
 }
 

@@ -235,4 +235,60 @@ EXPENSES = PolicyDomain(
     },
 )
 
-DOMAINS: dict[str, PolicyDomain] = {domain.name: domain for domain in (SUPPORT, REFUNDS, EXPENSES)}
+BANKING = PolicyDomain(
+    name="banking",
+    title="Bank contact centre",
+    text_field="message",
+    label_field="desk",
+    labels=("cards", "loans", "relationship", "collections"),
+    fields={"tier": ("Standard", "Plus", "Student"), "status": ("active", "new", "dormant")},
+    topics={
+        "cards": (
+            "My {card} card was declined at {shop} on {day} even though there is money in the account.",
+            "I lost my {card} card in {city}, please block it and send me a new one.",
+            "I forgot the PIN of my {card} card and the app won't show it.",
+            "There is a payment of {amount} to {shop} on my card that I did not make.",
+            "Can you raise the limit on my {card} card to {amount}?",
+            "Contactless stopped working on my {card} card last {day}.",
+        ),
+        "loans": (
+            "What rate would I get on a {years}-year mortgage for a flat in {city}?",
+            "I'd like to borrow {amount} for a car. How do I apply for a loan?",
+            "Can I pay off {amount} of my mortgage early without a fee?",
+            "My fixed mortgage rate ends in {month}. What can I switch to?",
+            "How long does a decision on a personal loan of {amount} take?",
+            "Could you send me the balance and end date of my car loan?",
+        ),
+    },
+    fillers={
+        "card": ("debit", "credit", "Visa", "Mastercard"),
+        "shop": ("a supermarket", "an online shop", "a petrol station", "a hotel in Rome"),
+        "city": ("Leeds", "Bristol", "Glasgow", "Cardiff", "York"),
+        "amount": ("£300", "£2,000", "£15,000", "£250,000", "£45"),
+        "years": ("10", "20", "25", "30"),
+        "month": ("March", "June", "September", "November"),
+        "day": ("Monday", "Wednesday", "Friday", "Saturday"),
+    },
+    openers=("", "", "Hello, ", "Hi there. ", "Good afternoon. ", "Quick question: "),
+    closers=("", "", " Thanks.", " Many thanks in advance.", " Please get back to me today.", " Regards."),
+    distractors=(
+        " My mother is a Premier customer, if that helps.",
+        " I have never been in arrears with you.",
+        " I am thinking about upgrading to Premier.",
+    ),
+    overrides=(
+        Override("arrears", "status", "in arrears", "collections",
+                 "Messages from customers whose account is in arrears go to collections, whatever they are about.",
+                 rate=0.25),
+        Override("premier", "tier", "Premier", "relationship",
+                 "Messages from Premier customers go to their relationship manager, whatever they are about.",
+                 rate=0.3),
+    ),
+    topic_policy={
+        "cards": "Otherwise, questions about cards (lost or blocked cards, PINs, declined or unknown card payments, "
+                 "limits) go to cards.",
+        "loans": "Otherwise, questions about mortgages and loans go to loans.",
+    },
+)
+
+DOMAINS: dict[str, PolicyDomain] = {domain.name: domain for domain in (SUPPORT, REFUNDS, EXPENSES, BANKING)}

@@ -3,9 +3,11 @@
 from .contract_nli import CONTRACT_NLI_LABELS, ContractNLILabel, ContractNLISignature
 from .logiqa import LOGIQA_ANSWERS, LogiQAAnswer, LogiQASignature
 from .policy import (
+    BANK_LABELS,
     EXPENSE_LABELS,
     REFUND_LABELS,
     SUPPORT_LABELS,
+    BankMessageSignature,
     ExpenseClaimSignature,
     RefundDeskSignature,
     SupportRoutingSignature,
@@ -13,6 +15,8 @@ from .policy import (
 from .stereoset import STEREOSET_LABELS, StereoSetLabel, StereoSetSignature
 
 __all__ = [
+    "BANK_LABELS",
+    "BankMessageSignature",
     "CONTRACT_NLI_LABELS",
     "EXPENSE_LABELS",
     "LOGIQA_ANSWERS",

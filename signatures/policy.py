@@ -19,6 +19,9 @@ REFUND_LABELS: tuple[str, ...] = get_args(RefundLabel)
 ExpenseLabel = Literal["approve", "reject", "escalate"]
 EXPENSE_LABELS: tuple[str, ...] = get_args(ExpenseLabel)
 
+BankLabel = Literal["cards", "loans", "relationship", "collections"]
+BANK_LABELS: tuple[str, ...] = get_args(BankLabel)
+
 
 class SupportRoutingSignature(dspy.Signature):
     """Route a customer support ticket to the queue that handles it: billing, technical or priority."""
@@ -45,3 +48,13 @@ class ExpenseClaimSignature(dspy.Signature):
     project: str = dspy.InputField(desc="the project the expense is charged to")
     claim: str = dspy.InputField(desc="what the expense was for")
     decision: ExpenseLabel = dspy.OutputField()
+
+
+class BankMessageSignature(dspy.Signature):
+    """Route a bank customer's message to the desk that handles it: cards, loans, relationship (the customer's
+    relationship manager) or collections."""
+
+    tier: str = dspy.InputField(desc="the customer's account tier")
+    status: str = dspy.InputField(desc="the status of the customer's account")
+    message: str = dspy.InputField(desc="the customer's message")
+    desk: BankLabel = dspy.OutputField()

@@ -59,7 +59,7 @@ def groups(examples: list[dspy.Example], field: str) -> set[Any]:
 
 def test_registry_names_and_aliases() -> None:
     assert set(TASKS) == {"stereoset", "contract_nli", "logiqa", "policy_support", "policy_refunds",
-                          "policy_expenses"}
+                          "policy_expenses", "policy_banking"}
     assert get_task("contract-nli") is TASKS["contract_nli"]
     for task in TASKS.values():
         output = task.signature.output_fields[task.label_field]
@@ -67,7 +67,7 @@ def test_registry_names_and_aliases() -> None:
 
 
 def test_unknown_task_lists_known_names() -> None:
-    with pytest.raises(DataError, match="known tasks: contract_nli, logiqa, policy_expenses, policy_refunds, policy_support, stereoset"):
+    with pytest.raises(DataError, match="known tasks: contract_nli, logiqa, policy_banking, policy_expenses, policy_refunds, policy_support, stereoset"):
         get_task("mnli")
 
 
@@ -145,7 +145,8 @@ def test_logiqa_records(data_dir: Path, splits: dict[str, Splits]) -> None:
 
 
 GROUP_FIELDS = {"stereoset": "cluster", "contract_nli": "doc_id", "logiqa": "id", "policy_support": "id",
-                "policy_refunds": "id", "policy_expenses": "id"}
+                "policy_refunds": "id", "policy_expenses": "id",
+                "policy_banking": "id"}
 SEEDED_SPLITS = ("contract_nli", "logiqa", "stereoset")  # policy tasks ship fixed train/validation/test files
 
 

@@ -14,7 +14,8 @@ from pld.backends.options import LMOptions, RoleOptions
 
 # The suite's task names for help texts, without importing the tasks (and DSPy); a test keeps
 # them equal to pld.tasks.TASKS.
-TASK_NAMES = ("stereoset", "contract_nli", "logiqa", "policy_support", "policy_refunds", "policy_expenses")
+TASK_NAMES = ("stereoset", "contract_nli", "logiqa", "policy_support", "policy_refunds", "policy_expenses",
+              "policy_banking")
 DEFAULT_TASK = "policy_support"  # the main job: a house policy the default student can be taught
 
 
