@@ -1,11 +1,15 @@
 """Can a student follow written rules? Each packaged model, each house-policy task: zero-shot vs the
-task's *true* policy written into the instructions, on the same test rows.
+task's *true* policy written into the instructions, on the same test rows; with ``--mined``, also
+the rules PLD mines from the training split, each alone and as their decision list.
 
 A student that does not move when told the true policy cannot gain from any rule PLD finds; this
-probe is how the default student was chosen. Prints Macro F1 with 95 % intervals, the paired gain
-with its interval, and accuracy on each policy slice (the override that decided the gold label).
+probe is how the default student was chosen. The mined runs show what selection sees: a lone
+override rule that makes the student answer its label for every row cannot be kept. Prints Macro
+F1 with 95 % intervals, the paired gain with its interval, and accuracy on each policy slice (the
+override that decided the gold label).
 
     python benchmarks/policy_probe.py --models gemma3-270m qwen2.5-0.5b qwen2.5-1.5b --n 60
+    python benchmarks/policy_probe.py --models qwen2.5-1.5b --mined
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 
 from _common import DATA_DIR, RESULTS, ROOT, code_version, cpu_name, save_result
 
@@ -22,11 +27,14 @@ from pld.evaluate import evaluate_program
 from pld.jobs import sample
 from pld.metrics import macro_f1, slice_accuracy
 from pld.pipeline.gains import macro_f1_interval, paired_gain
+from pld.pipeline.mining import decision_list, mine_field_rules
 from pld.pipeline.render import base_instructions, with_rules
+from pld.pipeline.traces import categorical_fields
 from pld.programs.policy_data import get_domain, policy_folder
 from pld.tasks import get_task
 
 POLICY_TASKS = ("policy_support", "policy_refunds", "policy_expenses", "policy_banking")
+N_TRAIN = 200  # training examples mined, as many as the main job's compile sees
 
 
 def true_rules(task_name: str) -> list[str]:
@@ -37,24 +45,39 @@ def true_rules(task_name: str) -> list[str]:
     return [line.split(". ", 1)[1] for line in lines if line[:1].isdigit()]
 
 
-def probe(model: str, task_name: str, n: int, seed: int) -> dict:
+def mined_rule_sets(task_name: str, seed: int) -> dict[str, list[str]]:
+    """The rules PLD mines from the seeded training sample, each alone and (two or more) as one list."""
+    task = get_task(task_name)
+    train = sample(task, task.load_splits(DATA_DIR, seed=seed).train, N_TRAIN, seed)
+    mined = mine_field_rules(train, task.label_field, sorted(categorical_fields(train)))
+    sets = {f"mined {rule.field} = {rule.value}": [rule.text] for rule in mined}
+    if len(mined) >= 2:
+        sets["mined list"] = [decision_list(mined)]
+    return sets
+
+
+def probe(model: str, task_name: str, n: int, seed: int, *, mined: bool = False) -> dict:
     task = get_task(task_name)
     examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, n, seed)
     lm = make_lm(f"local/{model}", LMOptions(cache=False))
     metric = macro_f1(task.label_field, task.labels)
     program = task.make_program()
     gold = [str(example[task.label_field]) for example in examples]
+    rule_sets = {"zero-shot": [], "true policy": true_rules(task_name),
+                 **(mined_rule_sets(task_name, seed) if mined else {})}
     runs = {}
-    for name, rules in (("zero-shot", []), ("true policy", true_rules(task_name))):
+    for name, rules in rule_sets.items():
         started = time.perf_counter()
         report = evaluate_program(with_rules(program, base_instructions(program), rules), examples, lm, metric)
         low, high = macro_f1_interval(gold, report.predictions, task.labels, seed=seed)
-        runs[name] = {"macro_f1": report.scores.macro_f1, "interval": [low, high], "predictions": report.predictions,
-                      "seconds": round(time.perf_counter() - started, 1),
+        runs[name] = {"rules": rules, "macro_f1": report.scores.macro_f1, "interval": [low, high],
+                      "predictions": report.predictions, "seconds": round(time.perf_counter() - started, 1),
                       "slices": slice_accuracy(examples, report.predictions, task.label_field, task.slice_field)}
-    gain = paired_gain(gold, runs["zero-shot"]["predictions"], runs["true policy"]["predictions"], task.labels,
-                       seed=seed)
-    return {"model": model, "task": task_name, "n": len(examples), "runs": runs, "gain": gain.model_dump()}
+        if name != "zero-shot":
+            runs[name]["gain"] = paired_gain(gold, runs["zero-shot"]["predictions"], report.predictions,
+                                             task.labels, seed=seed).model_dump()
+    return {"model": model, "task": task_name, "n": len(examples), "runs": runs,
+            "gain": runs["true policy"]["gain"]}
 
 
 def main() -> None:
@@ -63,12 +86,15 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=list(POLICY_TASKS))
     parser.add_argument("--n", type=int, default=60, help="test rows per task (label-balanced sample)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mined", action="store_true",
+                        help="also the rules PLD mines from the training split, each alone and as one list")
     args = parser.parse_args()
     earlier = saved()
     results = kept_results(earlier, args.n, args.seed)
     for model in args.models:
         for task_name in args.tasks:
-            result = {**probe(model, task_name, args.n, args.seed), "code": code_version(), "cpu": cpu_name()}
+            result = {**probe(model, task_name, args.n, args.seed, mined=args.mined), "code": code_version(),
+                      "cpu": cpu_name()}
             results = [r for r in results if (r["model"], r["task"]) != (model, task_name)] + [result]
             zero, told = result["runs"]["zero-shot"], result["runs"]["true policy"]
             gain = result["gain"]
@@ -79,6 +105,9 @@ def main() -> None:
             for name in zero["slices"]:
                 before, after = zero["slices"][name], told["slices"][name]
                 print(f"    slice {name:15} n={before['n']:3}  accuracy {before['accuracy']:.2f} -> {after['accuracy']:.2f}")
+            for name in mined_runs(result):
+                run = result["runs"][name]
+                print(f"    {name:30} {run['macro_f1']:.3f}  gain {run['gain']['gain']:+.3f}  answers {answers(run)}")
             sys.stdout.flush()
     order = {name: index for index, name in enumerate(POLICY_TASKS)}
     results.sort(key=lambda r: (r["model"], order.get(r["task"], len(order)), r["task"]))
@@ -124,9 +153,34 @@ def page_text(payload: dict) -> str:
         for name, before in zero.items():
             lines.append(f"| {result['model']} | {result['task']} | {name} | {before['n']} | "
                          f"{before['accuracy']:.2f} | {told[name]['accuracy']:.2f} |")
+    mined = [(result, name) for result in payload["results"] for name in mined_runs(result)]
+    if mined:
+        lines += ["", "The rules PLD mines from the training split (the seeded sample of "
+                  f"{N_TRAIN} a compile sees), each alone and as their decision list, on the same rows "
+                  "(`--mined`). Answers: how often the student gave each label.", "",
+                  "| model | task | rules | Macro F1 [95% CI] | gain over zero-shot [95% CI] | answers | "
+                  "slice accuracy |", "|---|---|---|---|---|---|---|"]
+        for result, name in mined:
+            run = result["runs"][name]
+            slices = ", ".join(f"{slice_name} {entry['accuracy']:.2f}" for slice_name, entry in run["slices"].items())
+            lines.append(f"| {result['model']} | {result['task']} | {name} | {run['macro_f1']:.3f} "
+                         f"[{run['interval'][0]:.3f}, {run['interval'][1]:.3f}] | {run['gain']['gain']:+.3f} "
+                         f"[{run['gain']['low']:+.3f}, {run['gain']['high']:+.3f}] | {answers(run)} | {slices} |")
+        lines += ["", "The mined rules' wording:", ""]
+        for result, name in mined:
+            if name != "mined list":
+                lines.append(f"- {result['task']}, {name}: “{result['runs'][name]['rules'][0]}”")
     for note in payload.get("notes", []):  # prose about the run, kept in the results file beside its figures
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def mined_runs(result: dict) -> list[str]:
+    return [name for name in result["runs"] if name.startswith("mined")]
+
+
+def answers(run: dict) -> str:
+    return ", ".join(f"{label} {count}" for label, count in Counter(map(str, run["predictions"])).most_common())
 
 
 if __name__ == "__main__":
