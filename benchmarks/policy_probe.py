@@ -20,6 +20,8 @@ import sys
 import time
 from collections import Counter
 
+import dspy
+
 from _common import DATA_DIR, RESULTS, ROOT, code_version, cpu_name, save_result
 
 from pld import LMOptions, make_lm
@@ -31,7 +33,7 @@ from pld.pipeline.mining import decision_list, mine_field_rules
 from pld.pipeline.render import base_instructions, with_rules
 from pld.pipeline.traces import categorical_fields
 from pld.programs.policy_data import get_domain, policy_folder
-from pld.tasks import get_task
+from pld.tasks import Task, get_task
 
 POLICY_TASKS = ("policy_support", "policy_refunds", "policy_expenses", "policy_banking")
 N_TRAIN = 200  # training examples mined, as many as the main job's compile sees
@@ -45,10 +47,9 @@ def true_rules(task_name: str) -> list[str]:
     return [line.split(". ", 1)[1] for line in lines if line[:1].isdigit()]
 
 
-def mined_rule_sets(task_name: str, seed: int) -> dict[str, list[str]]:
+def mined_rule_sets(task: Task, train_split: list[dspy.Example], seed: int) -> dict[str, list[str]]:
     """The rules PLD mines from the seeded training sample, each alone and (two or more) as one list."""
-    task = get_task(task_name)
-    train = sample(task, task.load_splits(DATA_DIR, seed=seed).train, N_TRAIN, seed)
+    train = sample(task, train_split, N_TRAIN, seed)
     mined = mine_field_rules(train, task.label_field, sorted(categorical_fields(train)))
     sets = {f"mined {rule.field} = {rule.value}": [rule.text] for rule in mined}
     if len(mined) >= 2:
@@ -58,13 +59,14 @@ def mined_rule_sets(task_name: str, seed: int) -> dict[str, list[str]]:
 
 def probe(model: str, task_name: str, n: int, seed: int, *, mined: bool = False) -> dict:
     task = get_task(task_name)
-    examples = sample(task, task.load_splits(DATA_DIR, seed=seed).test, n, seed)
+    splits = task.load_splits(DATA_DIR, seed=seed)
+    examples = sample(task, splits.test, n, seed)
     lm = make_lm(f"local/{model}", LMOptions(cache=False))
     metric = macro_f1(task.label_field, task.labels)
     program = task.make_program()
     gold = [str(example[task.label_field]) for example in examples]
     rule_sets = {"zero-shot": [], "true policy": true_rules(task_name),
-                 **(mined_rule_sets(task_name, seed) if mined else {})}
+                 **(mined_rule_sets(task, splits.train, seed) if mined else {})}
     runs = {}
     for name, rules in rule_sets.items():
         started = time.perf_counter()
